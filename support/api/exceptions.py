@@ -1,0 +1,96 @@
+"""API errors, declared once, and the handler that renders every error in the contract's
+shape: {"event": "error", "id": <query id or null>, "error": "...", "fields": {...}}."""
+
+import logging
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from ..exceptions import AccountNotAllowed, IdempotencyConflict, TicketInvalid
+
+logger = logging.getLogger(__name__)
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The request is too large.")
+    default_code = "too_large"
+
+
+class AccountForbidden(exceptions.APIException):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = _("This API key may only act for its own account.")
+    default_code = "account_forbidden"
+
+
+class IdConflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _(
+        "A different ticket already has this id: send a new id for a new ticket."
+    )
+    default_code = "id_conflict"
+
+
+class UnknownCall(exceptions.NotFound):
+    default_detail = _("There is no such API call.")
+
+
+MAX_ECHOED_ID = 128
+
+
+def exception_handler(exc: Exception, context: dict) -> Response:
+    """Render any exception raised in an API view as a JSON error; never an HTML page."""
+    if isinstance(exc, TicketInvalid):
+        exc = exceptions.ValidationError(exc.errors)
+    elif isinstance(exc, AccountNotAllowed):
+        exc = AccountForbidden()
+    elif isinstance(exc, IdempotencyConflict):
+        exc = IdConflict()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unexpected error in the support API", exc_info=exc)
+        response = Response(status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+        detail = _("Something went wrong on our side; the error has been logged.")
+    else:
+        detail = response.data
+    body = {"event": "error", "id": _query_id(context.get("request"), exc)}
+    if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict):
+        fields = {name: _messages(value) for name, value in detail.items()}
+        body["error"] = " ".join(
+            f"{name}: {messages[0]}" for name, messages in fields.items() if messages
+        )
+        body["fields"] = fields
+    elif isinstance(detail, dict) and "detail" in detail:
+        body["error"] = str(detail["detail"])
+    else:
+        body["error"] = " ".join(_messages(detail))
+    response.data = body
+    return response
+
+
+def _messages(detail) -> list[str]:
+    """Flatten DRF's nested error details (lists, and dicts for list items) to strings."""
+    if isinstance(detail, dict):
+        return [f"{key}: {m}" for key, value in detail.items() for m in _messages(value)]
+    if isinstance(detail, list | tuple):
+        return [m for item in detail for m in _messages(item)]
+    return [str(detail)]
+
+
+def _query_id(request, exc: Exception) -> str | None:
+    """The `id` the client sent, to echo in the error, when it can be read safely."""
+    if request is None or isinstance(
+        exc, RequestTooLarge | exceptions.ParseError | exceptions.UnsupportedMediaType
+    ):
+        return None
+    try:
+        source = request.query_params if request.method == "GET" else request.data
+        value = source.get("id") if hasattr(source, "get") else None
+    except Exception:  # the body may be unreadable: that error is the one being reported
+        return None
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        value = str(value)
+        return value if len(value) <= MAX_ECHOED_ID else None
+    return None

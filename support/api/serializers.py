@@ -1,0 +1,119 @@
+"""The wire format: what the API takes and returns. Rules about tickets live in
+support.tickets; these only turn HTTP bodies into typed values and back."""
+
+import datetime
+
+from django.http import QueryDict
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from ..models import Ticket
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, and JSON-only fields sent in a form body."""
+
+    json_only_fields: tuple[str, ...] = ()
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            errors = {
+                name: [_("Unknown field.")] for name in sorted(set(data.keys()) - set(self.fields))
+            }
+            if isinstance(data, QueryDict):
+                for name in data:
+                    if name in self.json_only_fields:
+                        errors[name] = [
+                            _("Send %s as JSON (Content-Type: application/json).") % name
+                        ]
+                    elif len(data.getlist(name)) > 1:
+                        errors[name] = [_("Given more than once.")]
+                data = data.dict()
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class CreateTicketSerializer(StrictSerializer):
+    json_only_fields = ("tags", "info")
+
+    id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Names this request and the ticket; "
+        "a retry with the same id and content returns the same ticket."
+    )
+    username = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=255,
+        help_text="Name on the ticket; blank means the e-mail address.",
+    )
+    email_address = serializers.EmailField(max_length=254)
+    subject = serializers.CharField(max_length=255, help_text="One line.")
+    body = serializers.CharField(trim_whitespace=False, help_text="Markdown or HTML.")
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=64, allow_blank=True),
+        required=False, allow_null=True, max_length=50,
+    )
+    account_id = serializers.UUIDField(required=False, allow_null=True)
+    location = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=2048,
+        help_text="A path on the site, e.g. /projects/<uuid>/files/notebook.ipynb.",
+    )
+    info = serializers.DictField(
+        required=False, allow_null=True,
+        help_text="Browser, OS, ...; `course` (a project UUID) adds the course's URL.",
+    )  # fmt: skip
+
+
+class ListTicketsSerializer(StrictSerializer):
+    id = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=128,
+        help_text="Query id, echoed back.",
+    )  # fmt: skip
+    account_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Required with a service key."
+    )
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
+    starting_after = serializers.UUIDField(
+        required=False, allow_null=True, help_text="The last ticket id of the previous page."
+    )
+
+
+class TicketUrlSerializer(serializers.Serializer):
+    event = serializers.CharField(default="support_ticket_url")
+    id = serializers.UUIDField()
+    url = serializers.URLField(help_text="The requester's private page for the ticket.")
+
+
+class UtcDateTimeField(serializers.DateTimeField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            format="%Y-%m-%dT%H:%M:%SZ", default_timezone=datetime.timezone.utc, **kwargs
+        )
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = ["id", "subject", "description", "created_at", "updated_at", "status", "url"]
+
+    def get_url(self, ticket: Ticket) -> str:
+        return self.context["request"].build_absolute_uri(ticket.get_absolute_url())
+
+
+class TicketListSerializer(serializers.Serializer):
+    event = serializers.CharField(default="support_tickets")
+    id = serializers.CharField(allow_null=True)
+    has_more = serializers.BooleanField()
+    tickets = TicketSerializer(many=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    event = serializers.CharField(default="error")
+    id = serializers.CharField(allow_null=True)
+    error = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )

@@ -1,0 +1,148 @@
+"""The CoCalc-compatible calls. Each view turns HTTP into one call of support.tickets."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import tickets
+from ..conf import get_setting
+from ..models import Ticket
+from .authentication import ApiKeyAuthentication, HasApiKey
+from .exceptions import RequestTooLarge, UnknownCall, exception_handler
+from .parsers import StrictJSONParser
+from .throttling import ApiKeyRateThrottle
+from .serializers import (
+    CreateTicketSerializer,
+    ErrorSerializer,
+    ListTicketsSerializer,
+    TicketListSerializer,
+    TicketSerializer,
+    TicketUrlSerializer,
+)
+
+ERRORS = {
+    code: OpenApiResponse(ErrorSerializer, description=text)
+    for code, text in [
+        (400, "Invalid request: `fields` says what is wrong with each field."),
+        (401, "Missing, malformed, unknown or revoked API key."),
+        (403, "The key may not act for that account."),
+        (413, "The request body is over the size limit."),
+        (429, "Over the key's rate limit: retry after `Retry-After` seconds."),
+    ]
+}
+
+
+class AlwaysJson(DefaultContentNegotiation):
+    """Every answer is JSON, whatever the client's Accept header says."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class SupportApiView(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiKey]
+    parser_classes = [StrictJSONParser, FormParser, MultiPartParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = AlwaysJson
+
+
+    def get_exception_handler(self):
+        return exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        # Before anything reads the body, so an oversized request is never read.
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > get_setting("MAX_REQUEST_BYTES"):
+            raise RequestTooLarge()
+        super().initial(request, *args, **kwargs)
+
+
+class CreateSupportTicket(SupportApiView):
+    @extend_schema(
+        operation_id="create_support_ticket",
+        request=CreateTicketSerializer,
+        responses={
+            200: TicketUrlSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="This id names another ticket."),
+            **ERRORS,
+        },
+        description="File a support ticket. Retrying with the same `id` and content "
+        "returns the same ticket; an `id` already used for other content is a 409.",
+    )
+    def post(self, request):
+        serializer = CreateTicketSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        filed = tickets.file_ticket(
+            tickets.TicketRequest(**serializer.validated_data),
+            channel=Ticket.Channel.API,
+            api_key=request.auth,
+        )
+        return Response(
+            {
+                "event": "support_ticket_url",
+                "id": str(filed.ticket.pk),
+                "url": request.build_absolute_uri(filed.ticket.get_absolute_url()),
+            }
+        )
+
+
+class GetSupportTickets(SupportApiView):
+    @extend_schema(
+        operation_id="get_support_tickets",
+        request=ListTicketsSerializer,
+        responses={200: TicketListSerializer, **ERRORS},
+        description="List an account's tickets, most recently changed first.",
+    )
+    def post(self, request):
+        return self._list(request, request.data)
+
+    @extend_schema(
+        operation_id="get_support_tickets_get",
+        parameters=[ListTicketsSerializer],
+        responses={200: TicketListSerializer, **ERRORS},
+        description="The same as POST, with the parameters in the query string.",
+    )
+    def get(self, request):
+        return self._list(request, request.query_params)
+
+    def _list(self, request, data):
+        serializer = ListTicketsSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        params = serializer.validated_data
+        account_id = tickets.resolve_listed_account(params.get("account_id"), request.auth)
+        page, has_more = tickets.list_tickets(
+            account_id=account_id,
+            limit=params["limit"],
+            starting_after=params.get("starting_after"),
+        )
+        return Response(
+            {
+                "event": "support_tickets",
+                "id": params.get("id"),
+                "has_more": has_more,
+                "tickets": TicketSerializer(page, many=True, context={"request": request}).data,
+            }
+        )
+
+
+class UnknownCallView(APIView):
+    """Any other path under the API answers with a JSON 404, not an HTML page."""
+
+    authentication_classes = []
+    permission_classes = []
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = AlwaysJson
+    schema = None
+
+    def get_exception_handler(self):
+        return exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        raise UnknownCall()

@@ -1,0 +1,25 @@
+"""Errors of the support domain. Entry points translate them (the API into JSON errors).
+
+Configuration problems raise django's ImproperlyConfigured instead, deliberately outside
+this hierarchy, so that no handler of these errors can swallow a misconfiguration.
+"""
+
+
+class SupportError(Exception):
+    """Base of every error the support domain raises on purpose."""
+
+
+class TicketInvalid(SupportError):
+    """The request cannot become a ticket. `errors` maps each field to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in errors.items()))
+
+
+class AccountNotAllowed(SupportError):
+    """The caller may not act for the account it named."""
+
+
+class IdempotencyConflict(SupportError):
+    """A ticket with this id exists, with other content or for another account."""

@@ -1,0 +1,153 @@
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ApiKey(models.Model):
+    """A key a script uses to call the API. Only a hash of the secret is stored."""
+
+    class Kind(models.TextChoices):
+        ACCOUNT = "account", _("Account key")
+        SERVICE = "service", _("Service key")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    account_id = models.UUIDField(
+        _("account id"),
+        null=True,
+        blank=True,
+        help_text=_("The account an account key acts for; empty for a service key."),
+    )
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    prefix = models.CharField(
+        _("prefix"), max_length=16, help_text=_("The key's first characters, to tell keys apart.")
+    )
+    hashed_key = models.CharField(_("hashed key"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["account_id", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="account", account_id__isnull=False))
+                | Q(kind="service", account_id__isnull=True),
+                name="support_apikey_account_matches_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or self.get_kind_display()})"
+
+    @property
+    def is_service(self) -> bool:
+        return self.kind == self.Kind.SERVICE
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def may_act_for(self, account_id: uuid.UUID | None) -> bool:
+        """Whether this key may file or read tickets of `account_id`."""
+        return self.is_service or (account_id is not None and account_id == self.account_id)
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+
+
+class Ticket(models.Model):
+    """A request for help, and what support needs to answer it."""
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        OPEN = "open", _("Open")
+        PENDING = "pending", _("Pending")
+        SOLVED = "solved", _("Solved")
+        CLOSED = "closed", _("Closed")
+
+    class Channel(models.TextChoices):
+        API = "api", _("API")
+        FORM = "form", _("Web form")
+
+    # How each status reads to the person who asked.
+    REQUESTER_STATUS = {
+        Status.NEW: _("Received: nobody has answered yet"),
+        Status.OPEN: _("In progress: support is working on it"),
+        Status.PENDING: _("Awaiting your reply"),
+        Status.SOLVED: _("Solved"),
+        Status.CLOSED: _("Closed"),
+    }
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    access_key = models.CharField(
+        _("access key"),
+        max_length=64,
+        editable=False,
+        help_text=_("The secret part of the requester's link to this ticket."),
+    )
+    requester_name = models.CharField(_("requester name"), max_length=255)
+    requester_email = models.EmailField(_("requester e-mail"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=255)
+    body = models.TextField(_("body"), help_text=_("As sent: Markdown or HTML."))
+    description = models.TextField(
+        _("description"), help_text=_("The body with the location and course links appended.")
+    )
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    account_id = models.UUIDField(_("account id"), null=True, blank=True)
+    location = models.CharField(
+        _("location"), max_length=2048, blank=True, help_text=_("Path on the site.")
+    )
+    info = models.JSONField(_("info"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.NEW
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    api_key = models.ForeignKey(
+        ApiKey,
+        verbose_name=_("API key"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    fingerprint = models.CharField(
+        _("fingerprint"),
+        max_length=64,
+        editable=False,
+        help_text=_("Hash of the normalised request, to recognise a retried create."),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(
+        _("updated"),
+        default=timezone.now,
+        help_text=_("Last change the requester cares about: a message or a status change."),
+    )
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-updated_at", "-id"]
+        indexes = [
+            models.Index(fields=["account_id", "-updated_at", "-id"], name="support_tkt_account"),
+            models.Index(fields=["-created_at"], name="support_tkt_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    def get_absolute_url(self) -> str:
+        """The requester's private page for this ticket."""
+        return reverse("support:ticket", kwargs={"pk": self.pk, "key": self.access_key})
+
+    @property
+    def requester_status(self) -> str:
+        return self.REQUESTER_STATUS[self.status]

@@ -1,0 +1,70 @@
+import base64
+import uuid
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from support import keys
+
+ACCOUNT = uuid.UUID("291f43c1-deae-431c-b763-712307fa6859")
+OTHER_ACCOUNT = uuid.UUID("0c7ae00c-ea43-4981-b454-90d4a8b1ac47")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://...")
+
+
+def basic(secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{secret}:".encode()).decode()
+
+
+@pytest.fixture
+def account_key(db):
+    """An account key's secret, for ACCOUNT."""
+    return keys.create_key(account_id=ACCOUNT, name="tests")[1]
+
+
+@pytest.fixture
+def service_key(db):
+    return keys.create_key(name="site back end")[1]
+
+
+@pytest.fixture
+def api(account_key):
+    """An API client holding ACCOUNT's key."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=basic(account_key))
+    return client
+
+
+@pytest.fixture
+def service_api(service_key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {service_key}")
+    return client
+
+
+def ticket_payload(**overrides) -> dict:
+    """The seed document's example request."""
+    payload = {
+        "email_address": "jane@example.com",
+        "subject": "package xyz",
+        "account_id": str(ACCOUNT),
+        "body": "please install package xyz for use with Python3",
+        "tags": ["member"],
+        "location": "/projects/0010abe1-9283-4b42-b403-fa4fc1e3be57/worksheet.sagews",
+        "info": {"user_agent": "Mozilla/5.0", "course": "cc8f1243-d573-4562-9aab-c15a3872d683"},
+    }
+    payload.update(overrides)
+    return {k: v for k, v in payload.items() if v is not ...}
