@@ -9,6 +9,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -104,8 +105,11 @@ def file_ticket(
         created_at=now,
         updated_at=now,
     )
+    # Inside a caller's transaction the insert needs a savepoint, so that a taken id does
+    # not break that transaction; in autocommit the insert is a transaction of its own.
+    guard = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
     try:
-        with transaction.atomic():
+        with guard:
             ticket.save(force_insert=True)
     except IntegrityError:
         # The id is taken: by this very request, retried (perhaps at the same moment,

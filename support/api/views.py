@@ -47,8 +47,8 @@ class SupportApiView(APIView):
     permission_classes = [HasApiKey]
     parser_classes = [StrictJSONParser, FormParser, MultiPartParser]
     renderer_classes = [JSONRenderer]
+    throttle_classes = [ApiKeyRateThrottle]
     content_negotiation_class = AlwaysJson
-
 
     def get_exception_handler(self):
         return exception_handler

@@ -1,0 +1,1 @@
+"""Benchmarks of the support desk. See bench/api_create.py."""

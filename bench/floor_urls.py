@@ -1,0 +1,31 @@
+"""config.urls plus `bench/floor`: the least a Django view can do to store one JSON request.
+
+The floor parses the body and inserts it as one row with one SQL statement, through the
+same middleware, WSGI server and database as the real API, so comparing the API against
+it shows what the API's own work (DRF, validation, authentication, the ORM) costs.
+"""
+
+import json
+import uuid
+
+from django.db import connection
+from django.http import JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+from config.urls import urlpatterns as project_urlpatterns
+
+
+@csrf_exempt
+def floor(request):
+    data = json.loads(request.body)
+    row_id = uuid.UUID(data["id"]) if data.get("id") else uuid.uuid4()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO bench_floor (id, payload) VALUES (%s, %s)",
+            [row_id, json.dumps(data)],
+        )
+    return JsonResponse({"id": str(row_id)})
+
+
+urlpatterns = [path("bench/floor", floor, name="bench_floor"), *project_urlpatterns]
