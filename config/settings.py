@@ -66,9 +66,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
-}
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work beside the one writer; IMMEDIATE transactions take the write
     # lock up front, so concurrent writers wait (up to `timeout` seconds) instead of
@@ -86,11 +84,7 @@ else:
 
 # The API's rate limit must be shared by every worker process: the default file cache is
 # shared on one machine; set CACHE_URL=redis://... when serving from several machines.
-CACHES = {
-    "default": env.cache(
-        "CACHE_URL", default=f"filecache://{BASE_DIR / 'var' / 'cache'}"
-    )
-}
+CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{BASE_DIR / 'var' / 'cache'}")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -14,7 +14,15 @@ class TicketAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "name", "kind", "account_id", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "prefix",
+        "name",
+        "kind",
+        "account_id",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["kind"]
     search_fields = ["prefix", "name"]
     readonly_fields = ["prefix", "hashed_key", "created_at", "last_used_at"]

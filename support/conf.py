@@ -1,10 +1,10 @@
 """The app's settings: one dict, `SUPPORT`, read at call time with its defaults here.
 
-    SUPPORT = {
-        "SITE_URL": "https://cocalc.com",   # required: expands `location` and `course`
-        "API_RATE": "120/min",              # per API key; None or "" turns it off
-        "MAX_REQUEST_BYTES": 1048576,       # larger API requests get a 413
-    }
+SUPPORT = {
+    "SITE_URL": "https://cocalc.com",   # required: expands `location` and `course`
+    "API_RATE": "120/min",              # per API key; None or "" turns it off
+    "MAX_REQUEST_BYTES": 1048576,       # larger API requests get a 413
+}
 """
 
 from typing import Any

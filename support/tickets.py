@@ -68,9 +68,7 @@ class _Clean:
     errors: dict[str, list[str]] = field(default_factory=dict)
 
 
-def file_ticket(
-    request: TicketRequest, *, channel: str, api_key: ApiKey | None = None
-) -> Filed:
+def file_ticket(request: TicketRequest, *, channel: str, api_key: ApiKey | None = None) -> Filed:
     """Store `request` as a ticket, or return the ticket an identical request stored.
 
     Raises TicketInvalid (with messages per field), AccountNotAllowed when `api_key` may
@@ -138,9 +136,7 @@ def list_tickets(
     if starting_after is not None:
         cursor = tickets.filter(pk=starting_after).values_list("updated_at", flat=True).first()
         if cursor is None:
-            raise TicketInvalid(
-                {"starting_after": [_("No ticket of this account has this id.")]}
-            )
+            raise TicketInvalid({"starting_after": [_("No ticket of this account has this id.")]})
         tickets = tickets.filter(
             Q(updated_at__lt=cursor) | Q(updated_at=cursor, id__lt=starting_after)
         )
@@ -152,9 +148,7 @@ def list_tickets(
     return page[:limit], len(page) > limit
 
 
-def resolve_listed_account(
-    requested: uuid.UUID | None, api_key: ApiKey
-) -> uuid.UUID:
+def resolve_listed_account(requested: uuid.UUID | None, api_key: ApiKey) -> uuid.UUID:
     """The account whose tickets `api_key` asks to list: service keys must name one."""
     if requested is None and api_key.is_service:
         raise TicketInvalid({"account_id": [_("A service key must name the account.")]})

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from support import keys
 from support.models import ApiKey, Ticket
-from tests.conftest import ACCOUNT, basic, ticket_payload
+from tests.conftest import basic, ticket_payload
 
 URL = "/api/v1/create_support_ticket"
 LIST_URL = "/api/v1/get_support_tickets"
@@ -36,9 +36,7 @@ def test_missing_header_is_refused(url):
 
 
 def test_unknown_scheme_is_refused(account_key):
-    assert_unauthorized(
-        call(f"Token {account_key}"), "Unknown authorization type 'Token'"
-    )
+    assert_unauthorized(call(f"Token {account_key}"), "Unknown authorization type 'Token'")
 
 
 @pytest.mark.parametrize(
@@ -115,9 +113,7 @@ def test_rate_limit_answers_429_with_retry_after(account_key, settings):
     settings.SUPPORT = {**settings.SUPPORT, "API_RATE": "3/min"}
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {account_key}")
-    statuses = [
-        client.post(URL, ticket_payload(), format="json").status_code for _ in range(4)
-    ]
+    statuses = [client.post(URL, ticket_payload(), format="json").status_code for _ in range(4)]
 
     assert statuses == [200, 200, 200, 429]
     response = client.get(LIST_URL)
@@ -139,5 +135,3 @@ def test_empty_rate_turns_limiting_off(account_key, settings):
     settings.SUPPORT = {**settings.SUPPORT, "API_RATE": ""}
 
     assert all(call(f"Bearer {account_key}").status_code == 200 for _ in range(20))
-
-

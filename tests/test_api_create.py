@@ -256,7 +256,9 @@ def test_location_with_spaces_becomes_a_valid_url(api):
     post_json(api, ticket_payload(location="/projects/abc/files/my notebook.ipynb", info=...))
 
     ticket = Ticket.objects.get()
-    assert ticket.description.endswith("\n\nhttps://cocalc.com/projects/abc/files/my%20notebook.ipynb")
+    assert ticket.description.endswith(
+        "\n\nhttps://cocalc.com/projects/abc/files/my%20notebook.ipynb"
+    )
 
 
 def test_course_that_is_not_a_uuid_is_kept_but_adds_no_line(api):
@@ -434,9 +436,7 @@ def test_same_id_from_another_account_is_a_conflict_that_reveals_nothing(api, db
     ticket_id = str(uuid.uuid4())
     post_json(api, ticket_payload(id=ticket_id))
     other = api.__class__()
-    other.credentials(
-        HTTP_AUTHORIZATION=basic(keys.create_key(account_id=OTHER_ACCOUNT)[1])
-    )
+    other.credentials(HTTP_AUTHORIZATION=basic(keys.create_key(account_id=OTHER_ACCOUNT)[1]))
     response = post_json(other, ticket_payload(id=ticket_id, account_id=str(OTHER_ACCOUNT)))
 
     body = assert_error(response, 409)

@@ -27,9 +27,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         elif scheme.lower() == "bearer":
             raw = credentials.strip().decode("latin-1")
         else:
-            raise AuthenticationFailed(
-                _("Unknown authorization type '%s'") % scheme[:40]
-            )
+            raise AuthenticationFailed(_("Unknown authorization type '%s'") % scheme[:40])
         key = keys.authenticate(raw) if raw else None
         if key is None:
             raise AuthenticationFailed(_("No account found. Is your API key wrong?"))

@@ -27,9 +27,7 @@ class AccountForbidden(exceptions.APIException):
 
 class IdConflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_detail = _(
-        "A different ticket already has this id: send a new id for a new ticket."
-    )
+    default_detail = _("A different ticket already has this id: send a new id for a new ticket.")
     default_code = "id_conflict"
 
 

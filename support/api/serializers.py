@@ -34,33 +34,54 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class NonBlankCharField(serializers.CharField):
+    """Text that must have more than white space (the schema says so with a pattern)."""
+
+
 class CreateTicketSerializer(StrictSerializer):
     json_only_fields = ("tags", "info")
 
     id = serializers.UUIDField(
-        required=False, allow_null=True, help_text="Names this request and the ticket; "
-        "a retry with the same id and content returns the same ticket."
+        required=False,
+        allow_null=True,
+        help_text="Names this request and the ticket; "
+        "a retry with the same id and content returns the same ticket.",
     )
     username = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, max_length=255,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=255,
         help_text="Name on the ticket; blank means the e-mail address.",
     )
     email_address = serializers.EmailField(max_length=254)
-    subject = serializers.CharField(max_length=255, help_text="One line.")
-    body = serializers.CharField(trim_whitespace=False, help_text="Markdown or HTML.")
+    subject = NonBlankCharField(max_length=255, help_text="One line.")
+    body = NonBlankCharField(trim_whitespace=False, help_text="Markdown or HTML.")
     tags = serializers.ListField(
         child=serializers.CharField(max_length=64, allow_blank=True),
-        required=False, allow_null=True, max_length=50,
+        required=False,
+        allow_null=True,
+        max_length=50,
     )
     account_id = serializers.UUIDField(required=False, allow_null=True)
     location = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, max_length=2048,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=2048,
         help_text="A path on the site, e.g. /projects/<uuid>/files/notebook.ipynb.",
     )
     info = serializers.DictField(
         required=False, allow_null=True,
         help_text="Browser, OS, ...; `course` (a project UUID) adds the course's URL.",
     )  # fmt: skip
+
+
+class CreateTicketFormSerializer(CreateTicketSerializer):
+    """What a form body may carry: everything but the JSON-only fields (for the schema)."""
+
+    tags = None
+    info = None
 
 
 class ListTicketsSerializer(StrictSerializer):
@@ -85,9 +106,7 @@ class TicketUrlSerializer(serializers.Serializer):
 
 class UtcDateTimeField(serializers.DateTimeField):
     def __init__(self, **kwargs):
-        super().__init__(
-            format="%Y-%m-%dT%H:%M:%SZ", default_timezone=datetime.timezone.utc, **kwargs
-        )
+        super().__init__(format="%Y-%m-%dT%H:%M:%SZ", default_timezone=datetime.UTC, **kwargs)
 
 
 class TicketSerializer(serializers.ModelSerializer):

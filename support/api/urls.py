@@ -3,8 +3,10 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import schema  # noqa: F401  (registers the authentication scheme)
-from . import views
+from . import (
+    schema,  # noqa: F401  (registers the authentication scheme)
+    views,
+)
 
 app_name = "support_api"
 

@@ -13,8 +13,8 @@ from ..models import Ticket
 from .authentication import ApiKeyAuthentication, HasApiKey
 from .exceptions import RequestTooLarge, UnknownCall, exception_handler
 from .parsers import StrictJSONParser
-from .throttling import ApiKeyRateThrottle
 from .serializers import (
+    CreateTicketFormSerializer,
     CreateTicketSerializer,
     ErrorSerializer,
     ListTicketsSerializer,
@@ -22,6 +22,7 @@ from .serializers import (
     TicketSerializer,
     TicketUrlSerializer,
 )
+from .throttling import ApiKeyRateThrottle
 
 ERRORS = {
     code: OpenApiResponse(ErrorSerializer, description=text)
@@ -67,7 +68,11 @@ class SupportApiView(APIView):
 class CreateSupportTicket(SupportApiView):
     @extend_schema(
         operation_id="create_support_ticket",
-        request=CreateTicketSerializer,
+        request={
+            "application/json": CreateTicketSerializer,
+            "application/x-www-form-urlencoded": CreateTicketFormSerializer,
+            "multipart/form-data": CreateTicketFormSerializer,
+        },
         responses={
             200: TicketUrlSerializer,
             409: OpenApiResponse(ErrorSerializer, description="This id names another ticket."),

@@ -1,0 +1,34 @@
+"""Start-up checks catch settings the app cannot work with."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+
+def check_ids(settings, **support) -> None:
+    settings.SUPPORT = support
+    with pytest.raises(SystemCheckError) as raised:
+        call_command("check")
+    return str(raised.value)
+
+
+def test_missing_site_url_is_reported(settings):
+    assert "support.E001" in check_ids(settings)
+
+
+def test_site_url_must_be_absolute(settings):
+    assert "support.E002" in check_ids(settings, SITE_URL="cocalc.com")
+
+
+def test_rate_must_parse(settings):
+    assert "support.E003" in check_ids(settings, SITE_URL="https://x.example", API_RATE="lots")
+
+
+def test_max_request_bytes_must_be_positive(settings):
+    out = check_ids(settings, SITE_URL="https://x.example", MAX_REQUEST_BYTES=0)
+    assert "support.E004" in out
+
+
+def test_good_settings_pass(settings):
+    settings.SUPPORT = {"SITE_URL": "https://cocalc.com", "API_RATE": None}
+    call_command("check")

@@ -1,0 +1,103 @@
+"""`manage.py support_keys`: making, listing and revoking API keys."""
+
+import uuid
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from support.models import ApiKey
+from tests.conftest import ACCOUNT, ticket_payload
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> list[str]:
+    out = StringIO()
+    call_command("support_keys", *args, stdout=out)
+    return out.getvalue().splitlines()
+
+
+def works(secret, **payload) -> int:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client.post(
+        "/api/v1/create_support_ticket", ticket_payload(**payload), format="json"
+    ).status_code
+
+
+def test_create_account_key_prints_a_working_key_on_the_last_line():
+    lines = run("create", "--account-id", str(ACCOUNT), "--name", "jane's script")
+    secret = lines[-1]
+
+    assert secret.startswith("sk_") and len(secret) >= 27
+    assert works(secret) == 200
+    key = ApiKey.objects.get()
+    assert (key.kind, key.account_id, key.name) == ("account", ACCOUNT, "jane's script")
+    assert works(secret, account_id=str(uuid.uuid4())) == 403
+
+
+def test_create_service_key():
+    secret = run("create", "--service", "--name", "site")[-1]
+
+    assert works(secret, account_id=str(uuid.uuid4())) == 200
+    assert ApiKey.objects.get().kind == "service"
+
+
+def test_create_needs_a_kind():
+    with pytest.raises(CommandError):
+        run("create", "--name", "x")
+
+
+def test_import_existing_key():
+    secret = run(
+        "create", "--account-id", str(ACCOUNT), "--import-key", "sk_abcdefQWERTY090900000000"
+    )[-1]
+
+    assert secret == "sk_abcdefQWERTY090900000000"
+    assert works(secret) == 200
+
+
+def test_import_malformed_key_is_refused():
+    with pytest.raises(CommandError, match="sk_"):
+        run("create", "--service", "--import-key", "password")
+    assert not ApiKey.objects.exists()
+
+
+def test_list_shows_prefixes_never_secrets():
+    secret = run("create", "--service", "--name", "site")[-1]
+    lines = run("list")
+
+    assert len(lines) == 1
+    assert secret[:11] in lines[0] and "site" in lines[0]
+    assert secret not in "\n".join(lines)
+
+
+def test_revoke_by_prefix_stops_the_key():
+    secret = run("create", "--service")[-1]
+    run("revoke", secret[:11])
+
+    assert works(secret) == 401
+    assert run("list") == []
+    assert "revoked" in run("list", "--all")[0]
+
+
+def test_revoke_by_whole_key():
+    secret = run("create", "--service")[-1]
+    run("revoke", secret)
+
+    assert works(secret) == 401
+
+
+def test_revoke_unknown_prefix_fails():
+    with pytest.raises(CommandError, match="No active key"):
+        run("revoke", "sk_nothere")
+
+
+def test_revoke_ambiguous_prefix_fails():
+    run("create", "--service")
+    run("create", "--service")
+
+    with pytest.raises(CommandError, match="2 active keys"):
+        run("revoke", "sk_")
