@@ -86,7 +86,7 @@ def _query_id(request, exc: Exception) -> str | None:
     try:
         source = request.query_params if request.method == "GET" else request.data
         value = source.get("id") if hasattr(source, "get") else None
-    except Exception:  # the body may be unreadable: that error is the one being reported
+    except Exception:  # noqa: BLE001  (an unreadable body is the error being reported)
         return None
     if isinstance(value, str | int) and not isinstance(value, bool):
         value = str(value)
