@@ -1,6 +1,7 @@
 """config.urls plus `bench/floor`: the least a Django view can do to store one JSON request.
 
-The floor parses the body and inserts it as one row with one SQL statement, through the
+The floor parses the body and inserts it as one row with one SQL statement of its own
+(Django adds its per-request connection health check, as it does for the API), through the
 same middleware, WSGI server and database as the real API, so comparing the API against
 it shows what the API's own work (DRF, validation, authentication, the ORM) costs.
 """

@@ -5,39 +5,43 @@
 
 Each of `--concurrency` threads has its own http.client.HTTPConnection and reconnects
 whenever the server closes it (gunicorn's sync workers close after every response).
-Bodies are made from `--seed` before the clock starts, so two runs with the same seed
-send the same bodies; the warm-up requests use other ids and are not timed.
+
+Body number i is made from `--seed` and i alone, before the clock starts: runs with the
+same seed send the same bodies, and `--offset` sends bodies offset..offset+requests-1
+(so that a run split in parts sends each body once). Warm-up bodies are numbered apart
+and have other ids; the warm-up is not timed.
 """
 
 import argparse
 import http.client
 import json
 import random
-import resource
 import sys
 import threading
 import time
 import uuid
 from collections import Counter
 
+ACCOUNTS = 100
 
-def make_bodies(seed: int, count: int, accounts: int = 100) -> list[bytes]:
-    rng = random.Random(seed)
 
-    def fresh_uuid() -> str:
-        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-    account_ids = [fresh_uuid() for _ in range(accounts)]
+def make_bodies(seed: int, label: str, start: int, count: int) -> list[bytes]:
+    """Request bodies number start..start+count-1 of the series (`seed`, `label`)."""
+    accounts = random.Random(f"{seed}-accounts")
+    account_ids = [
+        str(uuid.UUID(int=accounts.getrandbits(128), version=4)) for _ in range(ACCOUNTS)
+    ]
     bodies = []
-    for i in range(count):
+    for i in range(start, start + count):
+        rng = random.Random(f"{seed}-{label}-{i}")
         body = {
-            "id": fresh_uuid(),
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             "email_address": f"user{i}@example.com",
-            "subject": f"bench {i}",
+            "subject": f"bench {label} {i}",
             "body": "some text about what went wrong, and what I tried.\n\n" * 4,
             "account_id": rng.choice(account_ids),
             "tags": ["member"],
-            "location": f"/projects/{fresh_uuid()}/files/a.ipynb",
+            "location": f"/projects/{uuid.UUID(int=rng.getrandbits(128), version=4)}/files/a.ipynb",
             "info": {"user_agent": "bench"},
         }
         bodies.append(json.dumps(body).encode())
@@ -96,17 +100,17 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def summarise(result: dict) -> dict:
-    latencies = sorted(result["latencies"])
-    statuses = result["statuses"]
+def summarise(latencies_s: list[float], statuses: dict[str, int], elapsed_s: float) -> dict:
+    """Counts, rate and latency percentiles of a run (statuses: answer or error -> count)."""
+    latencies = sorted(latencies_s)
     ok = statuses.get("200", 0)
     return {
         "requests": len(latencies),
         "ok": ok,
         "failed": len(latencies) - ok,
         "failed_statuses": {code: n for code, n in sorted(statuses.items()) if code != "200"},
-        "elapsed_s": round(result["elapsed"], 4),
-        "rps": round(len(latencies) / result["elapsed"], 1),
+        "elapsed_s": round(elapsed_s, 4),
+        "rps": round(len(latencies) / elapsed_s, 1) if elapsed_s else None,
         "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
@@ -120,6 +124,7 @@ def main() -> None:
     parser.add_argument("--path", required=True)
     parser.add_argument("--key", default="")
     parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--offset", type=int, default=0, help="number of the first body")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
@@ -128,20 +133,17 @@ def main() -> None:
     headers = {"Content-Type": "application/json"}
     if args.key:
         headers["Authorization"] = f"Bearer {args.key}"
-    bodies = make_bodies(args.seed, args.warmup + args.requests)
-    warmup = run(args.host, args.port, args.path, headers, bodies[: args.warmup], args.concurrency)
-    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-    measured = run(
-        args.host, args.port, args.path, headers, bodies[args.warmup :], args.concurrency
-    )
-    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    warmup_bodies = make_bodies(args.seed, "warmup", args.offset, args.warmup)
+    bodies = make_bodies(args.seed, "timed", args.offset, args.requests)
+    warmup = run(args.host, args.port, args.path, headers, warmup_bodies, args.concurrency)
+    timed = run(args.host, args.port, args.path, headers, bodies, args.concurrency)
     report = {
         "path": args.path,
         "concurrency": args.concurrency,
-        "warmup": summarise(warmup),
-        **summarise(measured),
-        "loader_cpu_s": round(cpu, 3),
+        "warmup": summarise(warmup["latencies"], warmup["statuses"], warmup["elapsed"]),
+        **summarise(timed["latencies"], timed["statuses"], timed["elapsed"]),
+        "statuses": dict(timed["statuses"]),
+        "latencies_ms": [round(seconds * 1000, 3) for seconds in timed["latencies"]],
     }
     json.dump(report, sys.stdout)
     sys.stdout.write("\n")
