@@ -57,10 +57,13 @@ def authenticate(raw: str) -> ApiKey | None:
     """Return the active key whose secret is `raw`, and note that it was used."""
     if not is_well_formed(raw):
         return None
-    key = ApiKey.objects.filter(hashed_key=hash_key(raw), revoked_at__isnull=True).first()
-    if key is not None:
+    try:
+        key = ApiKey.objects.get(hashed_key=hash_key(raw), revoked_at__isnull=True)
+    except ApiKey.DoesNotExist:
+        return None
+    else:
         now = timezone.now()
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
             key.last_used_at = now
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    return key
+        return key

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from .. import tickets
 from ..conf import get_setting
 from ..models import Ticket
+from ..normalise import TicketRequest
 from .authentication import ApiKeyAuthentication, HasApiKey
 from .exceptions import RequestTooLarge, UnknownCall, exception_handler
 from .parsers import StrictJSONParser
@@ -21,6 +22,7 @@ from .serializers import (
     TicketListSerializer,
     TicketSerializer,
     TicketUrlSerializer,
+    wire_fields,
 )
 from .throttling import ApiKeyRateThrottle
 
@@ -82,10 +84,11 @@ class CreateSupportTicket(SupportApiView):
         "returns the same ticket; an `id` already used for other content is a 409.",
     )
     def post(self, request):
-        serializer = CreateTicketSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        fields = wire_fields(
+            request.data, TicketRequest.field_names(), CreateTicketSerializer.json_only_fields
+        )
         filed = tickets.file_ticket(
-            tickets.TicketRequest(**serializer.validated_data),
+            TicketRequest(**fields),
             channel=Ticket.Channel.API,
             api_key=request.auth,
         )

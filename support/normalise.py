@@ -1,0 +1,240 @@
+"""From what a requester sent to what a ticket stores, or exactly what is wrong with it.
+
+Every entry point (API, form) hands in a `TicketRequest` of raw values; `normalise()`
+checks types and rules and returns a `CleanTicket`, or raises TicketInvalid with messages
+per field. Keeping this in one place keeps the API and the form in agreement.
+"""
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, fields
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from django.contrib.auth.base_user import BaseUserManager
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.encoding import iri_to_uri
+from django.utils.translation import gettext as _
+
+from .conf import site_url
+from .exceptions import TicketInvalid
+
+MAX_SUBJECT = 255
+MAX_NAME = 255
+MAX_EMAIL = 254
+MAX_TAG = 64
+MAX_TAGS = 50
+MAX_LOCATION = 2048
+MAX_DEPTH = 32
+
+
+@dataclass
+class TicketRequest:
+    """What a requester sent, as received: any value may be missing (None) or of a wrong type."""
+
+    email_address: Any = None
+    subject: Any = None
+    body: Any = None
+    username: Any = None
+    id: Any = None
+    tags: Any = None
+    account_id: Any = None
+    location: Any = None
+    info: Any = None
+
+    @classmethod
+    def field_names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in fields(cls))
+
+
+@dataclass(frozen=True)
+class CleanTicket:
+    """A request that passed every rule, normalised."""
+
+    id: uuid.UUID | None
+    account_id: uuid.UUID | None
+    name: str
+    email: str
+    subject: str
+    body: str
+    tags: list[str]
+    location: str
+    info: dict[str, Any]
+
+    def description(self) -> str:
+        """The body, then the location's URL, then the course's URL, as staff read it."""
+        description = self.body
+        if self.location:
+            description += f"\n\n{site_url()}{iri_to_uri(self.location)}"
+        course = _course_id(self.info)
+        if course:
+            description += f"\n\nCourse: {site_url()}/projects/{course}"
+        return description
+
+    def fingerprint(self, account_id: uuid.UUID | None) -> str:
+        """A hash of the content, to tell a retried request from a different one."""
+        content = [
+            self.name, self.email, self.subject, self.body, self.tags,
+            str(account_id or ""), self.location, self.info,
+        ]  # fmt: skip
+        encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def normalise(request: TicketRequest) -> CleanTicket:
+    """Check and normalise `request`. Raises TicketInvalid listing every problem found."""
+    errors: dict[str, list[str]] = {}
+
+    def fail(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    def text(name: str, *, required: bool = False) -> str:
+        value = getattr(request, name)
+        if value is None:
+            if required:
+                fail(name, _("This field is required."))
+            return ""
+        if not isinstance(value, str):
+            fail(name, _("Send text."))
+            return ""
+        problem = _storage_problem(value)
+        if problem:
+            fail(name, problem)
+            return ""
+        if required and not value.strip():
+            fail(name, _("This field may not be blank."))
+        return value
+
+    def uuid_or_none(name: str) -> uuid.UUID | None:
+        value = getattr(request, name)
+        if value is None or isinstance(value, uuid.UUID):
+            return value
+        try:
+            return uuid.UUID(value)
+        except (TypeError, ValueError, AttributeError):
+            fail(name, _("Must be a valid UUID."))
+            return None
+
+    email = text("email_address", required=True).strip()
+    if email:
+        try:
+            if len(email) > MAX_EMAIL:
+                raise ValidationError("too long")
+            validate_email(email)
+        except ValidationError:
+            fail("email_address", _("Enter a valid e-mail address."))
+        else:
+            email = BaseUserManager.normalize_email(email)
+
+    subject = " ".join(text("subject", required=True).split())
+    if len(subject) > MAX_SUBJECT:
+        fail("subject", _("Keep the subject under %d characters.") % MAX_SUBJECT)
+
+    body = text("body", required=True)
+
+    name = text("username").strip() or email
+    if len(name) > MAX_NAME:
+        fail("username", _("Keep the name under %d characters.") % MAX_NAME)
+
+    tags = _tags(request.tags, lambda message: fail("tags", message))
+
+    info = request.info if request.info is not None else {}
+    if not isinstance(info, dict):
+        fail("info", _("Send info as a JSON object."))
+        info = {}
+    elif problem := _storage_problem(info):
+        fail("info", problem)
+
+    try:
+        location = _location(text("location"))
+    except ValueError as err:
+        fail("location", str(err))
+        location = ""
+
+    ticket_id = uuid_or_none("id")
+    account_id = uuid_or_none("account_id")
+    if errors:
+        raise TicketInvalid(errors)
+    return CleanTicket(ticket_id, account_id, name, email, subject, body, tags, location, info)
+
+
+def _tags(value: Any, fail) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+        fail(_("Send tags as a list of strings."))
+        return []
+    tags = set()
+    for tag in value:
+        tag = tag.strip().lower()
+        if not tag:
+            fail(_("A tag may not be blank."))
+        elif len(tag) > MAX_TAG or _storage_problem(tag):
+            fail(_("Keep each tag under %d characters of text.") % MAX_TAG)
+        tags.add(tag)
+    if len(tags) > MAX_TAGS:
+        fail(_("At most %d tags.") % MAX_TAGS)
+    return sorted(tags)
+
+
+def _location(value: str) -> str:
+    """A path on the site. A full URL on the site's own host is reduced to its path."""
+    value = value.strip()
+    if not value:
+        return ""
+    if len(value) > MAX_LOCATION:
+        raise ValueError(_("Keep the location under %d characters.") % MAX_LOCATION)
+    if not value.isprintable():
+        raise ValueError(_("The location may not contain control characters."))
+    site = urlsplit(site_url())
+    not_on_site = _("The location must be a path on %(site)s, such as /projects/….") % {
+        "site": site.netloc
+    }
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ValueError(not_on_site) from None
+    if parts.scheme or parts.netloc:
+        if parts.scheme.lower() not in ("http", "https") or (
+            parts.netloc.lower() != site.netloc.lower()
+        ):
+            raise ValueError(not_on_site)
+        value = urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
+    if not value.startswith("/") or value.startswith(("//", "/\\")):
+        raise ValueError(not_on_site)
+    return value
+
+
+def _course_id(info: dict[str, Any]) -> uuid.UUID | None:
+    course = info.get("course")
+    if not isinstance(course, str):
+        return None
+    try:
+        return uuid.UUID(course)
+    except ValueError:
+        return None
+
+
+def _storage_problem(value: Any, depth: int = 0) -> str | None:
+    """Why `value` cannot be stored by every database, or None: a NUL character or a lone
+    surrogate (JSON allows it as an escape, UTF-8 cannot encode it), or absurd nesting."""
+    if depth > MAX_DEPTH:
+        return _("Nested more than %d levels deep.") % MAX_DEPTH
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return _("Contains text that is not valid Unicode.")
+        if "\x00" in value:
+            return _("Contains a NUL character.")
+        return None
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list | tuple):
+        for item in value:
+            problem = _storage_problem(item, depth + 1)
+            if problem:
+                return problem
+    return None
