@@ -10,6 +10,7 @@ import secrets
 import uuid
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.utils import timezone
 
 from .models import ApiKey
@@ -20,6 +21,7 @@ VISIBLE_CHARS = 11  # "sk_" and 8 characters: enough to tell keys apart, useless
 # Recording every use would add a write to every API call; once a minute is enough to
 # answer "is this key still in use?".
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+CACHE_SECONDS = 60
 
 
 def hash_key(raw: str) -> str:
@@ -54,16 +56,35 @@ def create_key(
 
 
 def authenticate(raw: str) -> ApiKey | None:
-    """Return the active key whose secret is `raw`, and note that it was used."""
+    """Return the active key whose secret is `raw`, and note that it was used.
+
+    Keys are kept in the default cache for CACHE_SECONDS, so that most API calls need no
+    query to authenticate; `revoke()` removes a key from the cache, so a revoked key stops
+    working at once wherever the cache is shared (the project's file or Redis cache).
+    """
     if not is_well_formed(raw):
         return None
-    try:
-        key = ApiKey.objects.get(hashed_key=hash_key(raw), revoked_at__isnull=True)
-    except ApiKey.DoesNotExist:
-        return None
-    else:
-        now = timezone.now()
-        if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-            key.last_used_at = now
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-        return key
+    hashed = hash_key(raw)
+    key = cache.get(_cache_key(hashed))
+    if key is None:
+        try:
+            key = ApiKey.objects.get(hashed_key=hashed, revoked_at__isnull=True)
+        except ApiKey.DoesNotExist:
+            return None
+        cache.set(_cache_key(hashed), key, CACHE_SECONDS)
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        key.last_used_at = now
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        cache.set(_cache_key(hashed), key, CACHE_SECONDS)
+    return key
+
+
+def revoke(key: ApiKey) -> None:
+    """Revoke `key`: from now on it authenticates nothing."""
+    key.revoke()
+    cache.delete(_cache_key(key.hashed_key))
+
+
+def _cache_key(hashed: str) -> str:
+    return f"support:api-key:{hashed}"

@@ -61,9 +61,23 @@ def test_malformed_basic_credentials_are_refused(account_key):
 
 
 def test_revoked_key_is_refused(account_key):
-    ApiKey.objects.get().revoke()
+    keys.revoke(ApiKey.objects.get())
 
     assert_unauthorized(call(basic(account_key)), "No account found. Is your API key wrong?")
+
+
+def test_key_revoked_just_after_use_is_refused_at_once(account_key):
+    assert call(basic(account_key)).status_code == 200  # the key is now cached
+    keys.revoke(ApiKey.objects.get())
+
+    assert call(basic(account_key)).status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)  # as served: no test transaction, so no savepoints
+def test_cached_key_needs_no_query(account_key, django_assert_num_queries):
+    call(basic(account_key))
+    with django_assert_num_queries(1):  # the ticket's INSERT alone
+        assert call(basic(account_key)).status_code == 200
 
 
 def test_basic_with_empty_password_works(account_key):

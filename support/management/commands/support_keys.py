@@ -63,5 +63,5 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{len(matches)} active keys start with {prefix!r}: give more characters."
             )
-        matches[0].revoke()
+        keys.revoke(matches[0])
         self.stdout.write(f"Revoked {matches[0].prefix}….")
