@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     "support",
 ]
 
@@ -117,7 +119,21 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_PROXY", False) else None
 )
 
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# E-mail: printed to the console unless EMAIL_URL names a server, e.g.
+# smtp+tls://user:password@smtp.example.com:587
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="support@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Background tasks (e-mail, forwarding). The database backend needs no other server: run
+# `manage.py db_worker` beside the web server. For a broker, e.g. Redis through
+# django-tasks-rq: SUPPORT_TASKS_BACKEND=django_tasks_rq.RQBackend (see README).
+TASKS = {
+    "default": {
+        "BACKEND": env("SUPPORT_TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -138,6 +154,22 @@ SPECTACULAR_SETTINGS = {
 
 SUPPORT = {
     "SITE_URL": env("SUPPORT_SITE_URL", default="http://127.0.0.1:8000"),
+    "PUBLIC_URL": env("SUPPORT_PUBLIC_URL", default="http://127.0.0.1:8000"),
+    "REPLY_TO": env("SUPPORT_REPLY_TO", default=None),
+    "CONFIRM_TO_REQUESTER": env.bool("SUPPORT_CONFIRM_TO_REQUESTER", default=True),
+    "STAFF_EMAILS": env.list("SUPPORT_STAFF_EMAILS", default=[]),
+    "FORWARD_BACKEND": env("SUPPORT_FORWARD_BACKEND", default=None),
+    "ZENDESK_URL": env("SUPPORT_ZENDESK_URL", default=None),
+    "ZENDESK_EMAIL": env("SUPPORT_ZENDESK_EMAIL", default=None),
+    "ZENDESK_API_TOKEN": env("SUPPORT_ZENDESK_API_TOKEN", default=None),
+    "WEBHOOK_URL": env("SUPPORT_WEBHOOK_URL", default=None),
+    "WEBHOOK_SECRET": env("SUPPORT_WEBHOOK_SECRET", default=None),
+    "DELIVERY_MAX_ATTEMPTS": env.int("SUPPORT_DELIVERY_MAX_ATTEMPTS", default=10),
+    "DELIVERY_BACKOFF_SECONDS": env.float("SUPPORT_DELIVERY_BACKOFF_SECONDS", default=30),
+    "DELIVERY_MAX_BACKOFF_SECONDS": env.float(
+        "SUPPORT_DELIVERY_MAX_BACKOFF_SECONDS", default=3600
+    ),
+    "DELIVERY_CLAIM_SECONDS": env.float("SUPPORT_DELIVERY_CLAIM_SECONDS", default=300),
     "API_RATE": env("SUPPORT_API_RATE", default="120/min") or None,
     "MAX_REQUEST_BYTES": env.int("SUPPORT_MAX_REQUEST_BYTES", default=1024 * 1024),
 }

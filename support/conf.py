@@ -1,10 +1,25 @@
 """The app's settings: one dict, `SUPPORT`, read at call time with its defaults here.
 
-SUPPORT = {
-    "SITE_URL": "https://cocalc.com",   # required: expands `location` and `course`
-    "API_RATE": "120/min",              # per API key; None or "" turns it off
-    "MAX_REQUEST_BYTES": 1048576,       # larger API requests get a 413
-}
+    SUPPORT = {
+        "SITE_URL": "https://cocalc.com",        # required: expands `location` and `course`
+        "PUBLIC_URL": "https://support.example", # this desk, for links in e-mail; None: the
+                                                 # request's host (e-mail then needs it)
+        "API_RATE": "120/min",                   # per API key; None or "" turns it off
+        "MAX_REQUEST_BYTES": 1048576,            # larger API requests get a 413
+        "FROM_EMAIL": None,                      # None: DEFAULT_FROM_EMAIL
+        "REPLY_TO": None,                        # where requesters' replies go
+        "CONFIRM_TO_REQUESTER": True,            # mail the requester a link to the ticket
+        "STAFF_EMAILS": [],                      # told of every new ticket
+        "FORWARD_BACKEND": None,                 # e.g. "support.backends.zendesk.ForwardBackend"
+        "DELIVERY_MAX_ATTEMPTS": 10,             # then the delivery is marked failed
+        "DELIVERY_BACKOFF_SECONDS": 30,          # first retry; doubles each time
+        "DELIVERY_MAX_BACKOFF_SECONDS": 3600,
+        "DELIVERY_CLAIM_SECONDS": 300,           # a worker that died holding a delivery
+                                                 # lets it go after this long
+    }
+
+Each forwarding backend reads its own keys too (ZENDESK_URL, WEBHOOK_SECRET...): see
+support/backends/.
 """
 
 from typing import Any
@@ -16,8 +31,26 @@ REQUIRED = object()
 
 DEFAULTS: dict[str, Any] = {
     "SITE_URL": REQUIRED,
+    "PUBLIC_URL": None,
     "API_RATE": "120/min",
     "MAX_REQUEST_BYTES": 1024 * 1024,
+    "FROM_EMAIL": None,
+    "REPLY_TO": None,
+    "CONFIRM_TO_REQUESTER": True,
+    "STAFF_EMAILS": [],
+    "FORWARD_BACKEND": None,
+    "DELIVERY_MAX_ATTEMPTS": 10,
+    "DELIVERY_BACKOFF_SECONDS": 30,
+    "DELIVERY_MAX_BACKOFF_SECONDS": 3600,
+    "DELIVERY_CLAIM_SECONDS": 300,
+    # Forwarding backends' own settings.
+    "ZENDESK_URL": REQUIRED,
+    "ZENDESK_EMAIL": REQUIRED,
+    "ZENDESK_API_TOKEN": REQUIRED,
+    "ZENDESK_INFO_FIELDS": {},
+    "WEBHOOK_URL": REQUIRED,
+    "WEBHOOK_SECRET": REQUIRED,
+    "HTTP_TIMEOUT_SECONDS": 10,
 }
 
 
@@ -26,7 +59,7 @@ def get_setting(name: str) -> Any:
     if name not in DEFAULTS:
         raise KeyError(f"Unknown support setting {name!r}")
     value = getattr(settings, "SUPPORT", {}).get(name, DEFAULTS[name])
-    if value is REQUIRED:
+    if value is REQUIRED or (value is None and DEFAULTS[name] is REQUIRED):
         raise ImproperlyConfigured(f"Set SUPPORT[{name!r}] in your Django settings.")
     return value
 
@@ -34,3 +67,15 @@ def get_setting(name: str) -> Any:
 def site_url() -> str:
     """The platform's base URL, without a trailing slash."""
     return str(get_setting("SITE_URL")).rstrip("/")
+
+
+def public_url(path: str, request=None) -> str:
+    """The absolute URL of `path` on this desk: PUBLIC_URL if set, else the request's host."""
+    base = get_setting("PUBLIC_URL")
+    if base:
+        return str(base).rstrip("/") + path
+    if request is None:
+        raise ImproperlyConfigured(
+            "Set SUPPORT['PUBLIC_URL'] (this desk's address) to put links in e-mail."
+        )
+    return request.build_absolute_uri(path)

@@ -23,3 +23,14 @@ class AccountNotAllowed(SupportError):
 
 class IdempotencyConflict(SupportError):
     """A ticket with this id exists, with other content or for another account."""
+
+
+class DeliveryError(SupportError):
+    """A delivery (e-mail, forward) did not get through. Recorded on the delivery, which is
+    retried later unless `permanent` (retrying cannot help, e.g. the helpdesk refused the
+    content). `retry_after` is how long the other side asked us to wait, in seconds."""
+
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: int | None = None):
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after

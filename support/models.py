@@ -125,6 +125,13 @@ class Ticket(models.Model):
         editable=False,
         help_text=_("Hash of the normalised request, to recognise a retried create."),
     )
+    external_id = models.CharField(
+        _("external id"),
+        max_length=100,
+        blank=True,
+        help_text=_("Its id in the helpdesk it was forwarded to."),
+    )
+    external_url = models.URLField(_("external link"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(
         _("updated"),
@@ -151,3 +158,53 @@ class Ticket(models.Model):
     @property
     def requester_status(self) -> str:
         return self.REQUESTER_STATUS[self.status]
+
+
+class Delivery(models.Model):
+    """One thing that must reach someone because of a ticket (an e-mail, a forward), and
+    what happened to it. Stored with the ticket, so that none is lost if a worker dies."""
+
+    class Kind(models.TextChoices):
+        CONFIRMATION = "confirmation", _("Confirmation to the requester")
+        STAFF_NOTIFICATION = "staff_notification", _("Notification to staff")
+        FORWARD = "forward", _("Forward to a helpdesk")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="deliveries"
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_until = models.DateTimeField(
+        _("claimed until"),
+        null=True,
+        blank=True,
+        help_text=_("A worker is sending it; if that worker dies, another may after this."),
+    )
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="support_delivery_due",
+            ),
+            models.Index(fields=["status", "-created_at"], name="support_delivery_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.get_status_display()}"

@@ -7,7 +7,6 @@ returns it. `list_tickets()` pages through an account's tickets, newest first.
 
 import secrets
 import uuid
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -15,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import deliveries
 from .exceptions import AccountNotAllowed, IdempotencyConflict, TicketInvalid
 from .models import ApiKey, Ticket
 from .normalise import TicketRequest, normalise
@@ -56,12 +56,11 @@ def file_ticket(request: TicketRequest, *, channel: str, api_key: ApiKey | None 
         created_at=now,
         updated_at=now,
     )
-    # Inside a caller's transaction the insert needs a savepoint, so that a taken id does
-    # not break that transaction; in autocommit the insert is a transaction of its own.
-    guard = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
     try:
-        with guard:
+        # The ticket and what it must cause are stored together, or not at all.
+        with transaction.atomic():
             ticket.save(force_insert=True)
+            deliveries.schedule_for_new_ticket(ticket)
     except IntegrityError:
         # The id is taken: by this very request, retried (perhaps at the same moment,
         # in which case the unique index made us wait for the first one to commit),

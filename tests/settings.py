@@ -4,9 +4,18 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-a-secret")
 
-from config.settings import *
+from config.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-SUPPORT = {**SUPPORT, "SITE_URL": "https://cocalc.com", "API_RATE": None}
+# Tasks run as soon as they are enqueued (on commit): tests see their effects at once.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+SUPPORT = {
+    **SUPPORT,  # noqa: F405
+    "SITE_URL": "https://cocalc.com",
+    "PUBLIC_URL": None,  # links from the request's host: http://testserver/...
+    "API_RATE": None,
+    "STAFF_EMAILS": [],
+    "FORWARD_BACKEND": None,
+}

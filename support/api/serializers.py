@@ -7,6 +7,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from ..conf import public_url
 from ..models import Ticket
 
 
@@ -127,7 +128,7 @@ class TicketSerializer(serializers.ModelSerializer):
         fields = ["id", "subject", "description", "created_at", "updated_at", "status", "url"]
 
     def get_url(self, ticket: Ticket) -> str:
-        return self.context["request"].build_absolute_uri(ticket.get_absolute_url())
+        return public_url(ticket.get_absolute_url(), self.context["request"])
 
 
 class TicketListSerializer(serializers.Serializer):

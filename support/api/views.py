@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import tickets
-from ..conf import get_setting
+from ..conf import get_setting, public_url
 from ..models import Ticket
 from ..normalise import TicketRequest
 from .authentication import ApiKeyAuthentication, HasApiKey
@@ -96,7 +96,7 @@ class CreateSupportTicket(SupportApiView):
             {
                 "event": "support_ticket_url",
                 "id": str(filed.ticket.pk),
-                "url": request.build_absolute_uri(filed.ticket.get_absolute_url()),
+                "url": public_url(filed.ticket.get_absolute_url(), request),
             }
         )
 
