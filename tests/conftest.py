@@ -1,9 +1,11 @@
 import base64
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from support import keys
@@ -68,3 +70,14 @@ def ticket_payload(**overrides) -> dict:
     }
     payload.update(overrides)
     return {k: v for k, v in payload.items() if v is not ...}
+
+
+@contextmanager
+def statements():
+    """Capture the SQL statements run inside, leaving out transaction control (BEGIN,
+    COMMIT, savepoints): SQLite logs those, PostgreSQL's driver sends them unlogged."""
+    with CaptureQueriesContext(connection) as context:
+        captured: list[str] = []
+        yield captured
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
+    captured += [q["sql"] for q in context.captured_queries if not q["sql"].startswith(control)]

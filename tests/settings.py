@@ -14,7 +14,7 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 SUPPORT = {
     **SUPPORT,  # noqa: F405
     "SITE_URL": "https://cocalc.com",
-    "PUBLIC_URL": None,  # links from the request's host: http://testserver/...
+    "PUBLIC_URL": "http://testserver",  # the test client's host
     "API_RATE": None,
     "STAFF_EMAILS": [],
     "FORWARD_BACKEND": None,
