@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 from rest_framework.throttling import SimpleRateThrottle
 
 from .conf import get_setting
@@ -49,6 +50,47 @@ def check_settings(app_configs, **kwargs) -> list[Error]:
             Error(
                 "SUPPORT['MAX_REQUEST_BYTES'] must be a positive whole number.",
                 id="support.E004",
+            )
+        )
+    return errors
+
+
+@register()
+def check_deliveries(app_configs, **kwargs) -> list[Error]:
+    errors = []
+    path = get_setting("FORWARD_BACKEND")
+    if path:
+        try:
+            backend_class = import_string(path)
+        except ImportError as err:
+            errors.append(
+                Error(
+                    f"SUPPORT['FORWARD_BACKEND'] = {path!r} cannot be imported: {err}",
+                    hint="A dotted path such as 'support.backends.zendesk.ForwardBackend', "
+                    "or None to forward nothing.",
+                    id="support.E005",
+                )
+            )
+        else:
+            for name in getattr(backend_class, "required_settings", ()):
+                try:
+                    get_setting(name)
+                except ImproperlyConfigured as err:
+                    errors.append(
+                        Error(
+                            f"{path} needs SUPPORT[{name!r}]: {err}",
+                            hint="See the backend's module documentation.",
+                            id="support.E006",
+                        )
+                    )
+    mails = get_setting("CONFIRM_TO_REQUESTER") or get_setting("STAFF_EMAILS")
+    if mails and not get_setting("PUBLIC_URL"):
+        errors.append(
+            Error(
+                "E-mail about tickets links to their pages, but SUPPORT['PUBLIC_URL'] is not set.",
+                hint="This desk's address, e.g. 'https://support.example.com'; or set "
+                "CONFIRM_TO_REQUESTER False and STAFF_EMAILS [] to send no e-mail.",
+                id="support.E007",
             )
         )
     return errors

@@ -119,7 +119,9 @@ def _record_failure(delivery: Delivery, err: Exception) -> None:
     exhausted = delivery.attempts >= get_setting("DELIVERY_MAX_ATTEMPTS")
     message = f"{type(err).__name__}: {err}"[:2000]
     if permanent or exhausted:
-        logger.error("Delivery %s of ticket %s failed: %s", delivery.pk, delivery.ticket_id, message)
+        logger.error(
+            "Delivery %s of ticket %s failed: %s", delivery.pk, delivery.ticket_id, message
+        )
         Delivery.objects.filter(pk=delivery.pk).update(
             status=Delivery.Status.FAILED, last_error=message, claimed_until=None
         )

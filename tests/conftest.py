@@ -4,11 +4,13 @@ from contextlib import contextmanager
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from support import keys
+from tests.receivers import HttpReceiver, SmtpServer
 
 ACCOUNT = uuid.UUID("291f43c1-deae-431c-b763-712307fa6859")
 OTHER_ACCOUNT = uuid.UUID("0c7ae00c-ea43-4981-b454-90d4a8b1ac47")
@@ -81,3 +83,27 @@ def statements():
         yield captured
     control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
     captured += [q["sql"] for q in context.captured_queries if not q["sql"].startswith(control)]
+
+
+def run_worker() -> None:
+    """Run every task that is due, as `manage.py db_worker` does, then return."""
+    call_command("db_worker", "--batch", "--interval", "0", verbosity=0)
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on a local port, which Django's mail goes to."""
+    server = SmtpServer().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http_receiver():
+    receiver = HttpReceiver().start()
+    yield receiver
+    receiver.stop()

@@ -9,8 +9,9 @@ from config.settings import *
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Tasks run as soon as they are enqueued (on commit): tests see their effects at once.
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Tasks go to the database, as in production; tests that want them run call
+# tests.conftest.run_worker(), which runs `manage.py db_worker --batch`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 SUPPORT = {
     **SUPPORT,
     "SITE_URL": "https://cocalc.com",
@@ -18,4 +19,5 @@ SUPPORT = {
     "API_RATE": None,
     "STAFF_EMAILS": [],
     "FORWARD_BACKEND": None,
+    "DELIVERY_BACKOFF_SECONDS": 0,  # retries are due at once, so a worker's batch runs them
 }

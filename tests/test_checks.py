@@ -29,6 +29,34 @@ def test_max_request_bytes_must_be_positive(settings):
     assert "support.E004" in out
 
 
+def test_forward_backend_that_cannot_be_imported_is_reported(settings):
+    out = check_ids(
+        settings, SITE_URL="https://x.example", PUBLIC_URL="https://s.example",
+        FORWARD_BACKEND="support.backends.nowhere.ForwardBackend",
+    )  # fmt: skip
+    assert "support.E005" in out
+
+
+def test_forward_backend_without_its_settings_is_reported(settings):
+    out = check_ids(
+        settings, SITE_URL="https://x.example", PUBLIC_URL="https://s.example",
+        FORWARD_BACKEND="support.backends.zendesk.ForwardBackend", ZENDESK_URL=None,
+    )  # fmt: skip
+    assert "support.E006" in out
+    assert "ZENDESK_URL" in out and "ZENDESK_API_TOKEN" in out
+
+
+def test_mail_without_public_url_is_reported(settings):
+    assert "support.E007" in check_ids(settings, SITE_URL="https://x.example")
+
+
 def test_good_settings_pass(settings):
-    settings.SUPPORT = {"SITE_URL": "https://cocalc.com", "API_RATE": None}
+    settings.SUPPORT = {
+        "SITE_URL": "https://cocalc.com",
+        "PUBLIC_URL": "https://support.example.com",
+        "API_RATE": None,
+        "FORWARD_BACKEND": "support.backends.webhook.ForwardBackend",
+        "WEBHOOK_URL": "https://hooks.example.com/support",
+        "WEBHOOK_SECRET": "s3cret",
+    }
     call_command("check")
