@@ -30,7 +30,10 @@ class TicketAdmin(admin.ModelAdmin):
     list_display = ["subject", "requester_email", "account_id", "status", "channel", "created_at"]
     list_filter = ["status", "channel"]
     search_fields = ["subject", "requester_email", "requester_name"]
-    readonly_fields = ["id", "body", "description", "fingerprint", "api_key", "created_at"]
+    readonly_fields = [
+        "id", "body", "description", "fingerprint", "api_key", "created_at",
+        "external_id", "external_url",
+    ]  # fmt: skip
     show_full_result_count = False
     inlines = [DeliveryInline]
     actions = ["retry_failed_deliveries"]
