@@ -37,10 +37,9 @@ class ForwardBackend(BaseForwardBackend):
         self.info_fields: dict[str, int] = get_setting("ZENDESK_INFO_FIELDS") or {}
 
     def forward(self, ticket: Ticket, delivery: Delivery) -> ForwardResult:
-        if ticket.external_id:  # made on an earlier attempt whose note failed
-            result = ForwardResult(ticket.external_id, ticket.external_url)
-        else:
-            result = super().forward(ticket, delivery)
+        # On a retry after the note failed, the same Idempotency-Key makes Zendesk answer
+        # with the ticket it already made, not a new one.
+        result = super().forward(ticket, delivery)
         note = {k: v for k, v in ticket.info.items() if k not in self.info_fields}
         if note:
             self.request(
