@@ -146,5 +146,11 @@ def _enqueue(ids: Iterable[int], run_after=None) -> None:
     from .tasks import deliver  # tasks.py imports this module
 
     ids = list(ids)
-    if ids:
-        (deliver.using(run_after=run_after) if run_after else deliver).enqueue(ids)
+    if not ids:
+        return
+    if deliver.get_backend().supports_defer:
+        # Always a time, never "no time": the database backend runs tasks that have a
+        # time before those without one, so retries would starve first attempts.
+        deliver.using(run_after=run_after or timezone.now()).enqueue(ids)
+    else:
+        deliver.enqueue(ids)

@@ -1,7 +1,9 @@
 """Real servers on local ports for tests: an SMTP server and an HTTP endpoint that record
 what they receive and can be made to fail."""
 
+import asyncio
 import email
+import email.policy
 import json
 import threading
 from dataclasses import dataclass, field
@@ -15,9 +17,10 @@ class SmtpServer:
     """An SMTP server on 127.0.0.1. `messages` holds what it accepted; while `failing`,
     it answers every message with a temporary error (451), as a server in trouble does."""
 
-    def __init__(self, port: int = 0):
+    def __init__(self, port: int = 0, delay: float = 0):
         self.messages: list[Message] = []
         self.failing = False
+        self.delay = delay  # seconds to take over each message, like a real server
         self.lock = threading.Lock()
         self.controller = Controller(self, hostname="127.0.0.1", port=port or _free_port())
 
@@ -32,10 +35,12 @@ class SmtpServer:
     def stop(self) -> None:
         self.controller.stop()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.failing:
             return "451 Try again later"
-        message = email.message_from_bytes(envelope.content)
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         with self.lock:
             self.messages.append(message)
@@ -83,7 +88,7 @@ class HttpReceiver:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_POST = do_PUT = do_GET = _handle  # noqa: N815
+            do_POST = do_PUT = do_GET = _handle
 
             def log_message(self, *args):
                 pass
@@ -108,3 +113,22 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def zendesk_stand_in():
+    """A `respond` for HttpReceiver that answers like Zendesk's Tickets API, honouring
+    Idempotency-Key as Zendesk does: the same key gets the ticket made the first time.
+    Its `made` maps each key to the id of the one ticket made for it."""
+    made: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def respond(received):
+        if received.method == "PUT":
+            return 200, {}, {"ticket": {}}
+        with lock:
+            key = received.headers["Idempotency-Key"]
+            made.setdefault(key, 1000 + len(made))
+        return 201, {}, {"ticket": {"id": made[key]}}
+
+    respond.made = made
+    return respond

@@ -10,6 +10,7 @@ import pytest
 from support.backends.webhook import signature
 from support.models import Delivery, Ticket
 from tests.conftest import ACCOUNT, run_worker, ticket_payload
+from tests.receivers import zendesk_stand_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,16 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def zendesk(settings, http_receiver):
     """A stand-in for Zendesk's API that, like Zendesk, honours Idempotency-Key."""
-    made: dict[str, int] = {}
-
-    def respond(received):
-        if received.method == "PUT":
-            return 200, {}, {"ticket": {}}
-        key = received.headers["Idempotency-Key"]
-        made.setdefault(key, 1000 + len(made))
-        return 201, {}, {"ticket": {"id": made[key]}}
-
-    http_receiver.respond = respond
+    http_receiver.respond = zendesk_stand_in()
     settings.SUPPORT = {
         **settings.SUPPORT,
         "CONFIRM_TO_REQUESTER": False,
