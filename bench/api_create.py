@@ -1,32 +1,54 @@
-"""Benchmark of `POST /api/v1/create_support_ticket` against a floor, on PostgreSQL.
+"""Benchmark of `POST /api/v1/create_support_ticket` against a floor, on PostgreSQL, with
+and without the deliveries a ticket causes; then a delivery worker's throughput.
 
 Run from the repository root:
 
-    .venv/bin/python bench/api_create.py [--requests 3000] [--concurrency 8]
+    .venv/bin/python bench/api_create.py [--requests 3000] [--concurrency 8] [--rounds 3]
 
 What it does:
 
 1. Drops and recreates the database `support_bench` (server: BENCH_DATABASE_URL, default
    postgresql://postgres@127.0.0.1:5432), migrates it, creates the floor's table
-   `bench_floor` and a service API key.
-2. Starts gunicorn (`config.wsgi`, 2 sync workers) with DJANGO_SETTINGS_MODULE =
-   bench.floor_settings: the project's settings plus the view `bench/floor`, which only
-   parses the JSON body and inserts it as one row (see bench/floor_urls.py).
-3. Runs the load generator (bench/load.py) in a separate process, first against the real
-   API, then against the floor, with the same bodies: a warm-up that is not timed, then
-   `--requests` requests from `--concurrency` threads. With `--rounds N` it alternates
-   create and floor N times with a part of the requests each, so that a machine whose
-   speed drifts (as virtual machines' do) favours neither.
-4. Prints requests/s and latency of both, the ratio create/floor (the aim is >= 0.6) and
-   the CPU time per request of gunicorn's workers, PostgreSQL and the loader.
-5. Checks that the database holds exactly one row per successful answer.
+   `bench_floor` and a service API key. Starts, in this process, a local SMTP server
+   (aiosmtpd) and a local webhook receiver (http.server) that count what they receive
+   (bench/receivers.py); they stay idle until step 5.
+2. Starts two gunicorns (`config.wsgi`, 2 sync workers each) on the same database, with
+   DJANGO_SETTINGS_MODULE = bench.floor_settings: the project's settings plus the view
+   `bench/floor`, which only parses the JSON body and inserts it as one row (see
+   bench/floor_urls.py). The two are configured alike except for the three settings that
+   switch deliveries on: the "plain" server has SUPPORT_CONFIRM_TO_REQUESTER=false, no
+   SUPPORT_STAFF_EMAILS and no SUPPORT_FORWARD_BACKEND, so a create enqueues nothing; the
+   "deliveries" server confirms to the requester, notifies staff@example.com and forwards
+   to the local webhook (support.backends.webhook), so a create also stores one Delivery
+   row per kind and, on commit, enqueues one task through django_tasks_db's
+   DatabaseBackend (one row in its table). No worker runs meanwhile: deliveries pile up.
+3. Runs the load generator (bench/load.py) in a separate process against three targets:
+   `create` (the API on the plain server), `create+deliv` (the API on the deliveries
+   server, with bodies of their own, so that no create is a retry of another) and `floor`
+   (on the plain server, with the same bodies as `create`): a warm-up that is not timed,
+   then `--requests` requests from `--concurrency` threads. With `--rounds N` it runs the
+   targets N times with a part of the requests each, in reverse order every other round,
+   so that a machine whose speed drifts (as virtual machines' do) favours none.
+4. Prints requests/s and latency of each, the ratios create/floor (the aim is >= 0.6) and
+   create+deliv/create (the aim is >= 0.9), and the CPU time per request of gunicorn's
+   workers, PostgreSQL and the loader. Checks that the database holds exactly one ticket
+   per successful answer, one pending Delivery per kind for each ticket of the deliveries
+   server and none for the others, and one ready task per such ticket naming them all.
+5. Runs ONE `manage.py db_worker --batch --interval 0` (the deliveries server's
+   environment) over those pending deliveries, timed from its start until it exits; prints
+   deliveries/s and the CPU time per delivery of the worker, PostgreSQL and the receivers.
+   Checks that every delivery was sent (none pending or failed), every task succeeded, and
+   the receivers got exactly one message per e-mail delivery sent and one signed POST per
+   forward sent.
 6. In this process, sends `--sample` creates through django.test.Client and counts the
-   SQL queries of each (the aim is at most 3); then sends `--sample` requests to each
-   target through Django's WSGI handler, as gunicorn does, and counts the statements
-   PostgreSQL ran (its transaction statistics), which also shows what Django sends
-   outside its query log.
+   SQL statements of each (the aim is at most 3), separating transaction control (BEGIN,
+   COMMIT, SAVEPOINT...) from data statements; then the same with the deliveries server's
+   SUPPORT settings (override_settings). Then sends `--sample` requests to each target
+   through Django's WSGI handler, as gunicorn does, and counts the statements PostgreSQL
+   ran (its transaction statistics), which also shows what Django sends outside its query
+   log.
 
-Exits 1 if the row counts do not match the successful answers.
+Exits 1 if a check of steps 4 or 5 fails.
 """
 
 import argparse
@@ -46,6 +68,7 @@ import tempfile
 import time
 import warnings
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -56,15 +79,41 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # so that `bench.*` and `config.*` import
 
 from bench.load import make_bodies, summarise
+from bench.receivers import SmtpReceiver, WebhookReceiver
 
 PYTHON = str(REPO / ".venv" / "bin" / "python")
 GUNICORN = str(REPO / ".venv" / "bin" / "gunicorn")
 DB_NAME = "support_bench"
 CREATE_PATH = "/api/v1/create_support_ticket"
-TARGETS = {"create": CREATE_PATH, "floor": "/bench/floor"}
+FLOOR_PATH = "/bench/floor"
 AIM_RATIO = 0.6
+AIM_DELIVERIES_RATIO = 0.9
 AIM_QUERIES = 3
 OTHER_BUSY_WARNING = 0.05  # of the machine's CPU capacity
+
+# What the deliveries server sends, and through what.
+STAFF_EMAIL = "staff@example.com"
+WEBHOOK_SECRET = "bench"
+FORWARD_BACKEND = "support.backends.webhook.ForwardBackend"
+TASKS_BACKEND = "django_tasks_db.DatabaseBackend"
+TASKS_TABLE = "django_tasks_database_dbtaskresult"
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    path: str
+    server: str  # "plain" (deliveries off) or "deliveries"
+    seed: int  # added to the run's seed: targets with the same one send the same bodies
+
+
+TARGETS = (
+    Target("create", CREATE_PATH, "plain", 0),
+    Target("create+deliv", CREATE_PATH, "deliveries", 1),
+    Target("floor", FLOOR_PATH, "plain", 0),
+)
+SERVERS = ("plain", "deliveries")
 
 
 def database_url(server_url: str, name: str) -> str:
@@ -92,6 +141,47 @@ def django_env(db_url: str) -> dict[str, str]:
         # WhiteNoise warns that `collectstatic` has not run; the benchmark serves no files.
         "PYTHONWARNINGS": "ignore:No directory at:UserWarning",
     }
+
+
+def delivery_support(on: bool, public_url: str, webhook_url: str) -> dict:
+    """SUPPORT settings with deliveries on or off. Only the three switches differ, so that
+    servers configured with either are alike otherwise."""
+    return {
+        "PUBLIC_URL": public_url,
+        "WEBHOOK_URL": webhook_url,
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "CONFIRM_TO_REQUESTER": on,
+        "STAFF_EMAILS": [STAFF_EMAIL] if on else [],
+        "FORWARD_BACKEND": FORWARD_BACKEND if on else None,
+    }
+
+
+def expected_kinds(support: dict) -> list[str]:
+    """The Delivery kinds a new ticket causes under `support` (support/deliveries.py)."""
+    switches = {
+        "confirmation": support["CONFIRM_TO_REQUESTER"],
+        "staff_notification": support["STAFF_EMAILS"],
+        "forward": support["FORWARD_BACKEND"],
+    }
+    return [kind for kind, on in switches.items() if on]
+
+
+def configured_env(env: dict[str, str], support: dict, smtp_port: int) -> dict[str, str]:
+    """`env` plus the variables config/settings.py reads `support` from, e-mail through
+    the SMTP server at 127.0.0.1:`smtp_port`, and django_tasks_db's backend."""
+    env = {**env, "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}"}
+    env["SUPPORT_TASKS_BACKEND"] = TASKS_BACKEND
+    for name, value in support.items():
+        variable = f"SUPPORT_{name}"
+        if value is None:
+            env.pop(variable, None)
+        elif isinstance(value, bool):
+            env[variable] = "true" if value else "false"
+        elif isinstance(value, list):
+            env[variable] = ",".join(value)
+        else:
+            env[variable] = str(value)
+    return env
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -170,14 +260,33 @@ def postgres_pids() -> list[int]:
     return pids
 
 
+def stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command: state, ppid, ... (utime is index 11)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User plus system CPU time the processes `pids` have used so far."""
     total = 0
     for pid in pids:
         with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = stat_fields(pid)
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time PostgreSQL has used so far: its live processes', plus that of the backends
+    that have exited, which the postmaster counts among its children's (so that a backend
+    whose connection closed meanwhile, such as the delivery worker's, still counts)."""
+    pids = postgres_pids()
+    total = cpu_seconds(pids)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = stat_fields(pid)
+            if int(fields[1]) not in pids:  # the postmaster
+                total += (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def machine_busy_seconds() -> float:
@@ -193,6 +302,12 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def own_cpu_seconds() -> float:
+    """CPU time of this process, all threads (the receivers')."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure_phase(server_pid: int, run) -> dict:
     """Call `run()` (which runs the loader and returns its report); add the CPU time that
     gunicorn's workers, PostgreSQL, the loader and the whole machine used meanwhile."""
@@ -201,7 +316,7 @@ def measure_phase(server_pid: int, run) -> dict:
     def sample():
         return (
             cpu_seconds(workers),
-            cpu_seconds(postgres_pids()),
+            postgres_cpu_seconds(),
             children_cpu_seconds(),
             machine_busy_seconds(),
         )
@@ -260,25 +375,356 @@ def run_loader(port: int, path: str, key: str, seed: int, args, offset: int, cou
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_rounds(port: int, server_pid: int, key: str, args) -> dict[str, dict]:
-    """Send `args.requests` requests to each target, in `args.rounds` alternating parts."""
+def run_rounds(servers: dict[str, tuple[int, int]], key: str, args) -> dict[str, dict]:
+    """Send `args.requests` requests to each target, in `args.rounds` parts; the targets
+    take turns, in reverse order every other round. `servers`: name -> (pid, port)."""
     seed = secrets.randbits(32)
     sizes = [
         args.requests // args.rounds + (i < args.requests % args.rounds) for i in range(args.rounds)
     ]
-    parts: dict[str, list[dict]] = {name: [] for name in TARGETS}
+    parts: dict[str, list[dict]] = {target.name: [] for target in TARGETS}
     offset = 0
-    for size in sizes:
-        for name, path in TARGETS.items():
-            load = functools.partial(run_loader, port, path, key, seed, args, offset, size)
-            parts[name].append(measure_phase(server_pid, load))
+    for number, size in enumerate(sizes):
+        for target in TARGETS if number % 2 == 0 else TARGETS[::-1]:
+            pid, port = servers[target.server]
+            load = functools.partial(
+                run_loader, port, target.path, key, seed + target.seed, args, offset, size
+            )
+            parts[target.name].append(measure_phase(pid, load))
         offset += size
     return {name: combine(target_parts) for name, target_parts in parts.items()}
 
 
-def count_rows(db_url: str, table: str) -> int:
+def serve_and_load(envs: dict[str, dict], key: str, args) -> dict[str, dict]:
+    """Start a gunicorn per server (both up throughout), run the rounds, stop them."""
+    with tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log") as log:
+        servers: dict[str, tuple[subprocess.Popen, int]] = {}
+        try:
+            for name in SERVERS:
+                port = int(urlsplit(envs[name]["BENCH_URL"]).port)
+                servers[name] = (start_gunicorn(envs[name], port, log), port)
+            for server, port in servers.values():
+                wait_until_up(server, port)
+            return run_rounds(
+                {name: (server.pid, port) for name, (server, port) in servers.items()}, key, args
+            )
+        finally:
+            for server, _port in servers.values():
+                stop(server)
+            log.seek(0)
+            server_log = log.read().strip()
+            if server_log:
+                print(
+                    f"gunicorn's log (last 3000 characters):\n{server_log[-3000:]}", file=sys.stderr
+                )
+
+
+def query(db_url: str, sql: str, params=()) -> list[tuple]:
     with psycopg.connect(db_url) as conn:
-        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return conn.execute(sql, params).fetchall()
+
+
+def count_rows(db_url: str, table: str) -> int:
+    return query(db_url, f"SELECT count(*) FROM {table}")[0][0]
+
+
+def delivery_counts(db_url: str) -> Counter:
+    """(kind, status) -> number of Delivery rows."""
+    rows = query(db_url, "SELECT kind, status, count(*) FROM support_delivery GROUP BY 1, 2")
+    return Counter({(kind, status): count for kind, status, count in rows})
+
+
+def task_counts(db_url: str) -> dict[str, tuple[int, int]]:
+    """Task status -> (tasks, delivery ids they name)."""
+    rows = query(
+        db_url,
+        f"SELECT status, count(*), sum(jsonb_array_length(args_kwargs->'args'->0))"
+        f" FROM {TASKS_TABLE} WHERE task_path = 'support.tasks.deliver' GROUP BY status",
+    )
+    return {status: (tasks, ids or 0) for status, tasks, ids in rows}
+
+
+def by_kind(counts: Counter, status: str) -> dict[str, int]:
+    return {kind: n for (kind, s), n in sorted(counts.items()) if s == status}
+
+
+def code_version() -> str:
+    """The commit measured, and which files differ from it (others may be editing)."""
+    git = ["git", "-C", str(REPO)]
+    try:
+        commit = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (no git)"
+    changed = [line[3:] for line in changed if line.strip()]
+    return commit + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
+
+
+def verdict(good: bool, bad: str = "MISMATCH") -> str:
+    return "OK" if good else bad
+
+
+def check(good: bool, line: str) -> bool:
+    """Print `line` with the verdict; return `good`."""
+    print(f"{line}: {verdict(good)}")
+    return good
+
+
+def print_results(results: dict[str, dict], kinds: list[str], args, code: str) -> None:
+    rounds = f", in {args.rounds} rounds" if args.rounds > 1 else ""
+    print(
+        f"\nPOST, {args.requests} requests (+{args.warmup} warm-up) per target{rounds}, "
+        f"concurrency {args.concurrency}, 2 gunicorns of 2 sync workers each, PostgreSQL, "
+        f"{os.cpu_count()} cores"
+    )
+    print(f"code: {code}")
+    print(
+        "create: deliveries off; create+deliv: each create also stores deliveries"
+        f" ({', '.join(kinds)}) and enqueues a task (no worker runs); floor: one INSERT\n"
+    )
+    header = (
+        f"{'':14}{'requests':>9}{'ok':>7}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'max ms':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, result in results.items():
+        print(
+            f"{name:14}{result['requests']:>9}{result['ok']:>7}{result['failed']:>8}"
+            f"{result['rps']:>9.1f}{result['p50_ms']:>9.2f}{result['p99_ms']:>9.2f}"
+            f"{result['max_ms']:>9.2f}"
+        )
+        if result["failed_statuses"]:
+            print(f"{'':14}errors by status: {result['failed_statuses']}")
+    print()
+    for over, under, aim in (
+        ("create", "floor", AIM_RATIO),
+        ("create+deliv", "create", AIM_DELIVERIES_RATIO),
+    ):
+        ratio = results[over]["rps"] / results[under]["rps"]
+        print(
+            f"ratio {over}_rps / {under}_rps = {ratio:.2f} (aim >= {aim}): "
+            f"{verdict(ratio >= aim, 'BELOW AIM')}"
+        )
+        if args.rounds > 1:
+            ratios = [
+                o / u
+                for o, u in zip(
+                    results[over]["round_rps"], results[under]["round_rps"], strict=True
+                )
+            ]
+            print(f"  in each round: {', '.join(f'{r:.2f}' for r in ratios)}")
+
+    print("\nCPU time per request (ms), and how busy the cores were during the loader run:")
+    header = (
+        f"{'':14}{'gunicorn':>10}{'postgres':>10}{'loader':>8}{'machine busy':>14}"
+        f"{'of which other':>16}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, result in results.items():
+        cpu = result["cpu_ms_per_request"]
+        print(
+            f"{name:14}{cpu['gunicorn']:>10.2f}{cpu['postgres']:>10.2f}{cpu['loader']:>8.2f}"
+            f"{result['machine_busy']:>14.0%}{result['other_busy']:>16.0%}"
+        )
+    print(
+        "(other: the rest of the machine: other processes, and interrupt work such as"
+        " loopback networking)"
+    )
+    if max(result["other_busy"] for result in results.values()) > OTHER_BUSY_WARNING:
+        print(
+            "WARNING: other processes used the cores meanwhile: the figures are disturbed;"
+            " run again on a quiet machine."
+        )
+    print()
+
+
+def answered(result: dict) -> int:
+    """Successful answers of a target, warm-up included."""
+    return result["ok"] + result["warmup"]["ok"]
+
+
+def check_rows(db_url: str, results: dict[str, dict], kinds: list[str]) -> bool:
+    """One ticket per successful create, one pending Delivery per kind for each ticket of
+    the deliveries server and none for the plain server's, one ready task per such ticket."""
+    plain, deliv, floor = (answered(results[name]) for name in ("create", "create+deliv", "floor"))
+    tickets = count_rows(db_url, "support_ticket")
+    good = check(
+        tickets == plain + deliv,
+        f"rows in support_ticket: {tickets}; 200 answers: {plain + deliv} (create"
+        f" {results['create']['warmup']['ok']} warm-up + {results['create']['ok']},"
+        f" create+deliv {results['create+deliv']['warmup']['ok']} warm-up"
+        f" + {results['create+deliv']['ok']})",
+    )
+    floor_rows = count_rows(db_url, "bench_floor")
+    good &= check(
+        floor_rows == floor,
+        f"rows in bench_floor: {floor_rows}; 200 answers: {floor}"
+        f" ({results['floor']['warmup']['ok']} warm-up + {results['floor']['ok']})",
+    )
+    with_deliveries = query(db_url, "SELECT count(DISTINCT ticket_id) FROM support_delivery")[0][0]
+    good &= check(
+        with_deliveries == deliv,
+        f"tickets with deliveries: {with_deliveries}; create+deliv 200 answers: {deliv}",
+    )
+    counts = delivery_counts(db_url)
+    pending = by_kind(counts, "pending")
+    expected = dict.fromkeys(sorted(kinds), deliv)
+    good &= check(
+        pending == expected and sum(counts.values()) == sum(pending.values()),
+        f"pending deliveries by kind: {pending}, of {sum(counts.values())} in all;"
+        f" expected {expected}",
+    )
+    tasks = task_counts(db_url)
+    ready, ids = tasks.get("READY", (0, 0))
+    good &= check(
+        tasks == {"READY": (deliv, deliv * len(kinds))},
+        f"tasks (support.tasks.deliver): {ready} ready, naming {ids} deliveries"
+        f" (all tasks: {tasks or 'none'}); expected {deliv} naming {deliv * len(kinds)}",
+    )
+    return good
+
+
+def run_worker(env: dict[str, str], db_url: str, timeout: float) -> dict:
+    """Run one `db_worker --batch` until it exits (it does when no task is ready); return
+    its exit status, how long it took and the CPU time it, PostgreSQL, this process (the
+    receivers' threads) and the machine used meanwhile."""
+    command = [PYTHON, "manage.py", "db_worker", "--batch", "--interval", "0"]
+    command += ["--no-startup-delay"]
+
+    def sample():
+        return (
+            children_cpu_seconds(),
+            postgres_cpu_seconds(),
+            own_cpu_seconds(),
+            machine_busy_seconds(),
+        )
+
+    with tempfile.NamedTemporaryFile("w+", prefix="bench-worker-", suffix=".log") as log:
+        before = sample()
+        started_at = time.time()
+        start = time.perf_counter()
+        worker = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True
+        )
+        try:
+            returncode = worker.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            returncode = f"killed after {timeout:.0f} s"
+            worker.wait()
+        elapsed = time.perf_counter() - start
+        after = sample()
+        log.seek(0)
+        worker_log = log.read().strip()
+    cpu, postgres, receivers, busy = (b - a for a, b in zip(before, after, strict=True))
+    return {
+        "returncode": returncode,
+        "started_at": started_at,
+        "elapsed_s": elapsed,
+        "cpu_s": {"worker": cpu, "postgres": postgres, "receivers": receivers},
+        "busy_s": busy,
+        "capacity_s": elapsed * (os.cpu_count() or 1),
+        "log": worker_log,
+    }
+
+
+def measure_worker(
+    env: dict[str, str], db_url: str, smtp: SmtpReceiver, hook: WebhookReceiver, timeout: float
+) -> bool:
+    """Step 5: run the worker over the pending deliveries, print its rate, check the
+    outcome against the database and the receivers. Returns whether all checks passed."""
+    pending_before = by_kind(delivery_counts(db_url), "pending")
+    tasks_before = task_counts(db_url).get("READY", (0, 0))[0]
+    smtp.reset()
+    hook.reset()
+    run = run_worker(env, db_url, timeout)
+    counts = delivery_counts(db_url)
+    sent, failed, pending = (by_kind(counts, s) for s in ("sent", "failed", "pending"))
+    total_sent = sum(sent.values())
+    first, last = query(
+        db_url,
+        "SELECT extract(epoch FROM min(sent_at)), extract(epoch FROM max(sent_at))"
+        " FROM support_delivery WHERE status = 'sent'",
+    )[0]
+    tasks = task_counts(db_url)
+
+    print(
+        "\nWorker: one `manage.py db_worker --batch --interval 0` (the deliveries server's"
+        " environment), e-mail to a local SMTP server (aiosmtpd), forwards to a local webhook"
+        " receiver (http.server), both in this process"
+    )
+    print(
+        f"pending before: {sum(pending_before.values())} deliveries {pending_before}"
+        f" in {tasks_before} tasks"
+    )
+    print(
+        f"worker ran {run['elapsed_s']:.2f} s from start to exit (exit status"
+        f" {run['returncode']}): {total_sent} sent, {sum(failed.values())} failed,"
+        f" {sum(pending.values())} still pending"
+    )
+    if total_sent:
+        print(f"deliveries/s: {total_sent / run['elapsed_s']:.1f} (sent / time from start to exit)")
+    if total_sent > 1 and last > first:
+        print(
+            f"  first sent {float(first) - run['started_at']:.2f} s after the start (Django's"
+            f" start-up); from first to last sent: {(total_sent - 1) / float(last - first):.1f}"
+            " deliveries/s"
+        )
+    if total_sent:
+        cpu = {name: seconds * 1000 / total_sent for name, seconds in run["cpu_s"].items()}
+        other = max(0.0, run["busy_s"] - sum(run["cpu_s"].values())) / run["capacity_s"]
+        print(
+            "CPU time per delivery (ms): "
+            + ", ".join(f"{name} {ms:.2f}" for name, ms in cpu.items())
+            + f"; machine busy {run['busy_s'] / run['capacity_s']:.0%}, of which other {other:.0%}"
+        )
+        if other > OTHER_BUSY_WARNING:
+            print("WARNING: other processes used the cores meanwhile: the rate is disturbed.")
+
+    mails_sent = sent.get("confirmation", 0) + sent.get("staff_notification", 0)
+    forwards_sent = sent.get("forward", 0)
+    duplicated_mail = sum(n - 1 for n in smtp.message_ids.values() if n > 1)
+    duplicated_posts = sum(n - 1 for n in hook.delivery_ids.values() if n > 1)
+    good = check(run["returncode"] == 0, f"worker exit status {run['returncode']}")
+    good &= check(
+        not pending and not failed and sent == pending_before,
+        f"deliveries sent by kind: {sent}, failed {failed or 0}, pending {pending or 0};"
+        f" expected {pending_before} sent",
+    )
+    good &= check(
+        tasks == {"SUCCESSFUL": (tasks_before, sum(pending_before.values()))},
+        f"tasks (support.tasks.deliver): {tasks}; expected {tasks_before} SUCCESSFUL",
+    )
+    good &= check(
+        smtp.messages == mails_sent and not duplicated_mail,
+        f"e-mails received: {smtp.messages} ({smtp.recipients} recipients, {duplicated_mail}"
+        f" repeated Message-IDs); confirmation + staff_notification sent: {mails_sent}",
+    )
+    good &= check(
+        hook.posts == forwards_sent and not duplicated_posts and not hook.bad_signatures,
+        f"webhook POSTs received: {hook.posts} ({duplicated_posts} repeated delivery ids,"
+        f" {hook.bad_signatures} bad signatures); forward sent: {forwards_sent}",
+    )
+    if not good:
+        errors = query(
+            db_url,
+            "SELECT last_error, count(*) FROM support_delivery WHERE last_error <> ''"
+            " GROUP BY 1 ORDER BY 2 DESC LIMIT 3",
+        )
+        for error, count in errors:
+            print(f"  {count} deliveries failed with: {error[:300]}")
+        if run["log"]:
+            print(f"worker's log (last 3000 characters):\n{run['log'][-3000:]}", file=sys.stderr)
+    return good
 
 
 def setup_django(env: dict[str, str]) -> None:
@@ -288,6 +734,22 @@ def setup_django(env: dict[str, str]) -> None:
     import django
 
     django.setup()
+    from django_tasks import task_backends
+    from django_tasks_db.backend import DatabaseBackend
+
+    if not isinstance(task_backends["default"], DatabaseBackend):
+        raise TypeError(f"TASKS must use {TASKS_BACKEND}, not {task_backends['default']!r}")
+
+
+def server_settings(server: str, support: dict):
+    """A context in which this process is configured as `server`'s workers are: SUPPORT
+    settings `support` for the deliveries server (this process runs as the plain one)."""
+    if server == "plain":
+        return contextlib.nullcontext()
+    from django.conf import settings
+    from django.test import override_settings
+
+    return override_settings(SUPPORT={**settings.SUPPORT, **support})
 
 
 def count_queries(key: str, sample: int) -> list[list[str]]:
@@ -369,107 +831,36 @@ def transactions_per_request(server_url: str, path: str, key: str, count: int) -
     return (after - before) / count
 
 
-def code_version() -> str:
-    """The commit measured, and which files differ from it (others may be editing)."""
-    git = ["git", "-C", str(REPO)]
-    try:
-        commit = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        changed = subprocess.run(
-            [*git, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split("\n")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (no git)"
-    changed = [line[3:] for line in changed if line.strip()]
-    return commit + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
+def is_transaction_control(sql: str) -> bool:
+    return sql.upper().startswith(TRANSACTION_CONTROL)
 
 
-def print_results(create: dict, floor: dict, args, code: str) -> None:
-    rounds = f", in {args.rounds} alternating rounds" if args.rounds > 1 else ""
-    print(
-        f"\nPOST, {args.requests} requests (+{args.warmup} warm-up) per target{rounds}, "
-        f"concurrency {args.concurrency}, gunicorn 2 sync workers, PostgreSQL, "
-        f"{os.cpu_count()} cores"
-    )
-    print(f"code: {code}\n")
-    header = (
-        f"{'':8}{'requests':>9}{'ok':>7}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'max ms':>9}"
-    )
-    print(header)
-    print("-" * len(header))
-    for name, result in (("create", create), ("floor", floor)):
-        print(
-            f"{name:8}{result['requests']:>9}{result['ok']:>7}{result['failed']:>8}"
-            f"{result['rps']:>9.1f}{result['p50_ms']:>9.2f}{result['p99_ms']:>9.2f}"
-            f"{result['max_ms']:>9.2f}"
-        )
-        if result["failed_statuses"]:
-            print(f"{'':8}errors by status: {result['failed_statuses']}")
-    ratio = create["rps"] / floor["rps"]
-    verdict = "OK" if ratio >= AIM_RATIO else "BELOW AIM"
-    print(f"\nratio create_rps / floor_rps = {ratio:.2f} (aim >= {AIM_RATIO}): {verdict}")
-    if args.rounds > 1:
-        ratios = [c / f for c, f in zip(create["round_rps"], floor["round_rps"], strict=True)]
-        print(f"ratio in each round: {', '.join(f'{r:.2f}' for r in ratios)}")
-
-    print("\nCPU time per request (ms), and how busy the cores were during the loader run:")
-    header = (
-        f"{'':8}{'gunicorn':>10}{'postgres':>10}{'loader':>8}{'machine busy':>14}"
-        f"{'of which other':>16}"
-    )
-    print(header)
-    print("-" * len(header))
-    for name, result in (("create", create), ("floor", floor)):
-        cpu = result["cpu_ms_per_request"]
-        print(
-            f"{name:8}{cpu['gunicorn']:>10.2f}{cpu['postgres']:>10.2f}{cpu['loader']:>8.2f}"
-            f"{result['machine_busy']:>14.0%}{result['other_busy']:>16.0%}"
-        )
-    print(
-        "(other: the rest of the machine: other processes, and interrupt work such as"
-        " loopback networking)"
-    )
-    if max(create["other_busy"], floor["other_busy"]) > OTHER_BUSY_WARNING:
-        print(
-            "WARNING: other processes used the cores meanwhile: the figures are disturbed;"
-            " run again on a quiet machine."
-        )
-    print()
-
-
-def check_rows(db_url: str, create: dict, floor: dict) -> bool:
-    good = True
-    for name, table, result in (
-        ("create", "support_ticket", create),
-        ("floor", "bench_floor", floor),
-    ):
-        expected = result["ok"] + result["warmup"]["ok"]
-        rows = count_rows(db_url, table)
-        verdict = "OK" if rows == expected else "MISMATCH"
-        good &= rows == expected
-        print(
-            f"rows in {table}: {rows}; 200 answers: {expected} "
-            f"({result['warmup']['ok']} warm-up + {result['ok']}): {verdict}"
-        )
-    return good
-
-
-def print_queries(statements: list[list[str]]) -> None:
+def print_queries(title: str, statements: list[list[str]], aim: int | None = None) -> None:
+    """Counts of the statements of each create: all, data, transaction control; the aim
+    (if any) applies to all, as it always has."""
     counts = [len(sql) for sql in statements]
-    verdict = "OK" if max(counts) <= AIM_QUERIES else "ABOVE AIM"
+    control = [sum(map(is_transaction_control, sql)) for sql in statements]
+    data = [n - c for n, c in zip(counts, control, strict=True)]
+
+    def spread(values: list[int]) -> str:
+        return f"min {min(values)}, avg {statistics.mean(values):.2f}, max {max(values)}"
+
+    aimed = ""
+    if aim is not None:
+        aimed = f" (aim <= {aim}): {verdict(max(counts) <= aim, 'ABOVE AIM')}"
+    print(f"\nSQL queries per create {title}, {len(counts)} creates via django.test.Client:")
+    print(f"  all: {spread(counts)}{aimed}")
+    print(f"  data statements: {spread(data)}")
+    kinds = Counter(sql.split()[0].upper() for sql in statements[-1] if is_transaction_control(sql))
     print(
-        f"\nSQL queries per create ({len(counts)} creates via django.test.Client): "
-        f"min {min(counts)}, avg {statistics.mean(counts):.2f}, max {max(counts)} "
-        f"(aim <= {AIM_QUERIES}): {verdict}"
+        f"  transaction control: {spread(control)}"
+        f" ({', '.join(f'{k} x{n}' for k, n in kinds.items()) or 'none'} in the last)"
     )
-    print("queries of one create:")
+    print("  data statements of one create:")
     for sql in statements[-1]:
-        print(f"  {sql[:120]}")
+        if not is_transaction_control(sql):
+            print(f"    {sql[:120]}")
+    print(f"  in order: {', '.join(sql.split()[0] for sql in statements[-1])}")
 
 
 def print_transactions(per_request: dict[str, float], sample: int) -> None:
@@ -481,7 +872,8 @@ def print_transactions(per_request: dict[str, float], sample: int) -> None:
     print(
         "  (these include the CONN_HEALTH_CHECKS `SELECT 1` that Django sends before a"
         " request's first query, which the test client above does not show, and once per"
-        " run the statements of opening the connection)"
+        " run the statements of opening the connection; a transaction of several"
+        " statements counts once)"
     )
 
 
@@ -494,46 +886,59 @@ def main() -> int:
         "--rounds",
         type=int,
         default=1,
-        help="alternate create and floor this many times, each with requests/rounds requests"
+        help="run the targets this many times, each with requests/rounds requests"
         " (evens out a machine whose speed drifts)",
     )
     parser.add_argument("--sample", type=int, default=50, help="creates to count queries of")
+    parser.add_argument(
+        "--worker-timeout", type=float, default=900, help="seconds before the worker is killed"
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `finally` runs
 
     server_url = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432")
     db_url = database_url(server_url, DB_NAME)
-    env = django_env(db_url)
-    key = prepare_database(server_url, env)
+    smtp = SmtpReceiver(free_port())
+    hook = WebhookReceiver(WEBHOOK_SECRET)
+    ports = {name: free_port() for name in SERVERS}
+    public_url = f"http://127.0.0.1:{ports['deliveries']}"
+    supports = {
+        name: delivery_support(name == "deliveries", public_url, hook.url) for name in SERVERS
+    }
+    envs = {
+        name: {
+            **configured_env(django_env(db_url), supports[name], smtp.port),
+            "BENCH_URL": f"http://127.0.0.1:{ports[name]}",
+        }
+        for name in SERVERS
+    }
+    kinds = expected_kinds(supports["deliveries"])
+    key = prepare_database(server_url, envs["plain"])
     code = code_version()
 
-    with tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log") as log:
-        port = free_port()
-        server = start_gunicorn(env, port, log)
-        try:
-            wait_until_up(server, port)
-            results = run_rounds(port, server.pid, key, args)
-        finally:
-            stop(server)
-            log.seek(0)
-            server_log = log.read().strip()
-            if server_log:
-                print(
-                    f"gunicorn's log (last 3000 characters):\n{server_log[-3000:]}", file=sys.stderr
-                )
+    smtp.start()
+    hook.start()
+    try:
+        results = serve_and_load(envs, key, args)
+        print_results(results, kinds, args, code)
+        good = check_rows(db_url, results, kinds)
+        good &= measure_worker(envs["deliveries"], db_url, smtp, hook, args.worker_timeout)
+    finally:
+        smtp.stop()
+        hook.stop()
 
-    print_results(results["create"], results["floor"], args, code)
-    rows_ok = check_rows(db_url, results["create"], results["floor"])
-    setup_django(env)
-    print_queries(count_queries(key, args.sample))
-    print_transactions(
-        {
-            name: transactions_per_request(server_url, path, key, args.sample)
-            for name, path in TARGETS.items()
-        },
-        args.sample,
-    )
-    return 0 if rows_ok else 1
+    setup_django(envs["plain"])
+    print_queries("without deliveries", count_queries(key, args.sample), AIM_QUERIES)
+    with server_settings("deliveries", supports["deliveries"]):
+        print_queries(f"with deliveries ({', '.join(kinds)})", count_queries(key, args.sample))
+    per_request = {}
+    for target in TARGETS:
+        with server_settings(target.server, supports["deliveries"]):
+            per_request[target.name] = transactions_per_request(
+                server_url, target.path, key, args.sample
+            )
+    print_transactions(per_request, args.sample)
+    return 0 if good else 1
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ class SmtpReceiver:
             self.recipients = 0
             self.message_ids: Counter = Counter()
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope) -> str:
         message_id = self._parser.parsebytes(envelope.content).get("Message-ID", "")
         with self._lock:
             self.messages += 1
@@ -67,14 +67,14 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 receiver.record(self.headers, body)
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, format, *args) -> None:  # noqa: A002 (http.server's name)
+            def log_message(self, format, *args) -> None:
                 pass  # one line per request on stderr otherwise
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -59,7 +59,7 @@ def get_setting(name: str) -> Any:
     if name not in DEFAULTS:
         raise KeyError(f"Unknown support setting {name!r}")
     value = getattr(settings, "SUPPORT", {}).get(name, DEFAULTS[name])
-    if value is REQUIRED or (value is None and DEFAULTS[name] is REQUIRED):
+    if value is REQUIRED or (value in (None, "") and DEFAULTS[name] is REQUIRED):
         raise ImproperlyConfigured(f"Set SUPPORT[{name!r}] in your Django settings.")
     return value
 
