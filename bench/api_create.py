@@ -11,7 +11,7 @@ What it does:
    postgresql://postgres@127.0.0.1:5432), migrates it, creates the floor's table
    `bench_floor` and a service API key. Starts, in this process, a local SMTP server
    (aiosmtpd) and a local webhook receiver (http.server) that count what they receive
-   (bench/receivers.py); they stay idle until step 5.
+   (bench/receivers.py); they stay idle until step 6.
 2. Starts two gunicorns (`config.wsgi`, 2 sync workers each) on the same database, with
    DJANGO_SETTINGS_MODULE = bench.floor_settings: the project's settings plus the view
    `bench/floor`, which only parses the JSON body and inserts it as one row (see
@@ -31,24 +31,25 @@ What it does:
    so that a machine whose speed drifts (as virtual machines' do) favours none.
 4. Prints requests/s and latency of each, the ratios create/floor (the aim is >= 0.6) and
    create+deliv/create (the aim is >= 0.9), and the CPU time per request of gunicorn's
-   workers, PostgreSQL and the loader. Checks that the database holds exactly one ticket
-   per successful answer, one pending Delivery per kind for each ticket of the deliveries
-   server and none for the others, and one ready task per such ticket naming them all.
-5. Runs ONE `manage.py db_worker --batch --interval 0` (the deliveries server's
-   environment) over those pending deliveries, timed from its start until it exits; prints
-   deliveries/s and the CPU time per delivery of the worker, PostgreSQL and the receivers.
-   Checks that every delivery was sent (none pending or failed), every task succeeded, and
-   the receivers got exactly one message per e-mail delivery sent and one signed POST per
-   forward sent.
-6. In this process, sends `--sample` creates through django.test.Client and counts the
+   workers, PostgreSQL (the processes serving the bench database, and the server's own)
+   and the loader. Checks that the database holds exactly one ticket per successful
+   answer, one pending Delivery per kind for each ticket of the deliveries server and none
+   for the others, and one ready task per such ticket naming them all.
+5. In this process, sends `--sample` creates through django.test.Client and counts the
    SQL statements of each (the aim is at most 3), separating transaction control (BEGIN,
    COMMIT, SAVEPOINT...) from data statements; then the same with the deliveries server's
    SUPPORT settings (override_settings). Then sends `--sample` requests to each target
    through Django's WSGI handler, as gunicorn does, and counts the statements PostgreSQL
    ran (its transaction statistics), which also shows what Django sends outside its query
    log.
+6. Runs ONE `manage.py db_worker --batch --interval 0` (the deliveries server's
+   environment) over all pending deliveries (those of steps 3 and 5), timed from its start
+   until it exits; prints deliveries/s and the CPU time per delivery of the worker,
+   PostgreSQL and this process (the receivers). Checks that every delivery was sent (none
+   pending or failed), every task succeeded, and the receivers got exactly one message per
+   e-mail delivery sent and one correctly signed POST per forward sent.
 
-Exits 1 if a check of steps 4 or 5 fails.
+Exits 1 if a check of steps 4 or 6 fails.
 """
 
 import argparse
@@ -65,6 +66,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections import Counter
@@ -212,7 +214,9 @@ def free_port() -> int:
 
 def start_gunicorn(env: dict[str, str], port: int, log) -> subprocess.Popen:
     command = [GUNICORN, "config.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
-    command += ["--log-level", "warning"]
+    # No control socket: every gunicorn's default is the same path, ~/.gunicorn/gunicorn.ctl,
+    # which two servers (ours, or someone else's) would take from each other.
+    command += ["--log-level", "warning", "--no-control-socket"]
     # A session of its own: Ctrl-C reaches only this script, which then stops gunicorn.
     return subprocess.Popen(
         command, cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True
@@ -250,16 +254,6 @@ def worker_pids(master: int) -> list[int]:
     return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
 
-def postgres_pids() -> list[int]:
-    """PostgreSQL's processes on this machine (none if the server is elsewhere)."""
-    pids = []
-    for comm in Path("/proc").glob("[0-9]*/comm"):
-        with contextlib.suppress(OSError):
-            if comm.read_text().strip() == "postgres":
-                pids.append(int(comm.parent.name))
-    return pids
-
-
 def stat_fields(pid: int) -> list[str]:
     """/proc/<pid>/stat after the command: state, ppid, ... (utime is index 11)."""
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -275,18 +269,58 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU time PostgreSQL has used so far: its live processes', plus that of the backends
-    that have exited, which the postmaster counts among its children's (so that a backend
-    whose connection closed meanwhile, such as the delivery worker's, still counts)."""
-    pids = postgres_pids()
-    total = cpu_seconds(pids)
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = stat_fields(pid)
-            if int(fields[1]) not in pids:  # the postmaster
-                total += (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
-    return total
+class PostgresCpu:
+    """CPU time of the PostgreSQL processes that work for the bench database: its
+    backends, and the server's own processes (postmaster, WAL writer, checkpointer...).
+
+    Backends of other databases (someone's tests) do not count: their work is "other".
+    A thread samples every `interval` seconds, so that a backend that exits meanwhile (a
+    connection closed, such as the worker's when it exits) counts up to its last sample.
+    All zero if the server runs on another machine.
+    """
+
+    def __init__(self, server_url: str, interval: float = 0.25) -> None:
+        self._conn = psycopg.connect(database_url(server_url, "postgres"), autocommit=True)
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[int, str], float] = {}  # (pid, start time) -> CPU seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def seconds(self) -> float:
+        """CPU time used so far by every such process seen since the start."""
+        self._sample()
+        with self._lock:
+            return sum(self._seen.values())
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._conn.close()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._sample()
+
+    def _sample(self) -> None:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT pid, datname IS NULL FROM pg_stat_activity"
+                " WHERE datname = %s OR datname IS NULL",
+                [DB_NAME],
+            ).fetchall()
+            pids = {pid for pid, _server in rows}
+            for pid, server_process in rows:
+                with contextlib.suppress(OSError):
+                    if server_process:  # its parent is the postmaster
+                        pids.add(int(stat_fields(pid)[1]))
+                        break
+            for pid in pids:
+                with contextlib.suppress(OSError):
+                    fields = stat_fields(pid)
+                    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                    self._seen[pid, fields[19]] = cpu  # utime + stime; starttime
 
 
 def machine_busy_seconds() -> float:
@@ -308,7 +342,7 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure_phase(server_pid: int, run) -> dict:
+def measure_phase(server_pid: int, postgres: PostgresCpu, run) -> dict:
     """Call `run()` (which runs the loader and returns its report); add the CPU time that
     gunicorn's workers, PostgreSQL, the loader and the whole machine used meanwhile."""
     workers = worker_pids(server_pid)
@@ -316,7 +350,7 @@ def measure_phase(server_pid: int, run) -> dict:
     def sample():
         return (
             cpu_seconds(workers),
-            postgres_cpu_seconds(),
+            postgres.seconds(),
             children_cpu_seconds(),
             machine_busy_seconds(),
         )
@@ -375,7 +409,9 @@ def run_loader(port: int, path: str, key: str, seed: int, args, offset: int, cou
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_rounds(servers: dict[str, tuple[int, int]], key: str, args) -> dict[str, dict]:
+def run_rounds(
+    servers: dict[str, tuple[int, int]], postgres: PostgresCpu, key: str, args
+) -> dict[str, dict]:
     """Send `args.requests` requests to each target, in `args.rounds` parts; the targets
     take turns, in reverse order every other round. `servers`: name -> (pid, port)."""
     seed = secrets.randbits(32)
@@ -390,23 +426,27 @@ def run_rounds(servers: dict[str, tuple[int, int]], key: str, args) -> dict[str,
             load = functools.partial(
                 run_loader, port, target.path, key, seed + target.seed, args, offset, size
             )
-            parts[target.name].append(measure_phase(pid, load))
+            parts[target.name].append(measure_phase(pid, postgres, load))
         offset += size
     return {name: combine(target_parts) for name, target_parts in parts.items()}
 
 
-def serve_and_load(envs: dict[str, dict], key: str, args) -> dict[str, dict]:
+def serve_and_load(
+    envs: dict[str, dict], ports: dict[str, int], postgres: PostgresCpu, key: str, args
+) -> dict[str, dict]:
     """Start a gunicorn per server (both up throughout), run the rounds, stop them."""
     with tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log") as log:
         servers: dict[str, tuple[subprocess.Popen, int]] = {}
         try:
             for name in SERVERS:
-                port = int(urlsplit(envs[name]["BENCH_URL"]).port)
-                servers[name] = (start_gunicorn(envs[name], port, log), port)
+                servers[name] = (start_gunicorn(envs[name], ports[name], log), ports[name])
             for server, port in servers.values():
                 wait_until_up(server, port)
             return run_rounds(
-                {name: (server.pid, port) for name, (server, port) in servers.items()}, key, args
+                {name: (server.pid, port) for name, (server, port) in servers.items()},
+                postgres,
+                key,
+                args,
             )
         finally:
             for server, _port in servers.values():
@@ -521,6 +561,13 @@ def print_results(results: dict[str, dict], kinds: list[str], args, code: str) -
                 )
             ]
             print(f"  in each round: {', '.join(f'{r:.2f}' for r in ratios)}")
+    total = {name: sum(result["cpu_ms_per_request"].values()) for name, result in results.items()}
+    print(
+        f"CPU time per request (gunicorn + postgres + loader): create {total['create']:.2f} ms,"
+        f" create+deliv {total['create+deliv']:.2f} ms; create / create+deliv ="
+        f" {total['create'] / total['create+deliv']:.2f}, the ratio of req/s if CPU time were"
+        " the only limit (it is less disturbed by other load)"
+    )
 
     print("\nCPU time per request (ms), and how busy the cores were during the loader run:")
     header = (
@@ -593,7 +640,7 @@ def check_rows(db_url: str, results: dict[str, dict], kinds: list[str]) -> bool:
     return good
 
 
-def run_worker(env: dict[str, str], db_url: str, timeout: float) -> dict:
+def run_worker(env: dict[str, str], postgres: PostgresCpu, timeout: float) -> dict:
     """Run one `db_worker --batch` until it exits (it does when no task is ready); return
     its exit status, how long it took and the CPU time it, PostgreSQL, this process (the
     receivers' threads) and the machine used meanwhile."""
@@ -603,7 +650,7 @@ def run_worker(env: dict[str, str], db_url: str, timeout: float) -> dict:
     def sample():
         return (
             children_cpu_seconds(),
-            postgres_cpu_seconds(),
+            postgres.seconds(),
             own_cpu_seconds(),
             machine_busy_seconds(),
         )
@@ -625,12 +672,16 @@ def run_worker(env: dict[str, str], db_url: str, timeout: float) -> dict:
         after = sample()
         log.seek(0)
         worker_log = log.read().strip()
-    cpu, postgres, receivers, busy = (b - a for a, b in zip(before, after, strict=True))
+    worker_cpu, postgres_cpu, own_cpu, busy = (b - a for a, b in zip(before, after, strict=True))
     return {
         "returncode": returncode,
         "started_at": started_at,
         "elapsed_s": elapsed,
-        "cpu_s": {"worker": cpu, "postgres": postgres, "receivers": receivers},
+        "cpu_s": {
+            "worker (start-up included)": worker_cpu,
+            "postgres": postgres_cpu,
+            "this process (receivers)": own_cpu,
+        },
         "busy_s": busy,
         "capacity_s": elapsed * (os.cpu_count() or 1),
         "log": worker_log,
@@ -638,15 +689,20 @@ def run_worker(env: dict[str, str], db_url: str, timeout: float) -> dict:
 
 
 def measure_worker(
-    env: dict[str, str], db_url: str, smtp: SmtpReceiver, hook: WebhookReceiver, timeout: float
+    env: dict[str, str],
+    db_url: str,
+    postgres: PostgresCpu,
+    receivers: tuple[SmtpReceiver, WebhookReceiver],
+    timeout: float,
 ) -> bool:
-    """Step 5: run the worker over the pending deliveries, print its rate, check the
+    """Step 6: run the worker over the pending deliveries, print its rate, check the
     outcome against the database and the receivers. Returns whether all checks passed."""
     pending_before = by_kind(delivery_counts(db_url), "pending")
     tasks_before = task_counts(db_url).get("READY", (0, 0))[0]
+    smtp, hook = receivers
     smtp.reset()
     hook.reset()
-    run = run_worker(env, db_url, timeout)
+    run = run_worker(env, postgres, timeout)
     counts = delivery_counts(db_url)
     sent, failed, pending = (by_kind(counts, s) for s in ("sent", "failed", "pending"))
     total_sent = sum(sent.values())
@@ -753,14 +809,15 @@ def server_settings(server: str, support: dict):
 
 
 def count_queries(key: str, sample: int) -> list[list[str]]:
-    """Send `sample` creates through django.test.Client; return the SQL of each."""
+    """Send `sample` creates through django.test.Client; return the SQL of each. One more
+    goes first, not counted: it puts the API key in the cache, as it is for most calls."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     client = Client()
     statements = []
-    for body in make_bodies(secrets.randbits(32), "queries", 0, sample):
+    for number, body in enumerate(make_bodies(secrets.randbits(32), "queries", 0, sample + 1)):
         with CaptureQueriesContext(connection) as captured:
             response = client.post(
                 CREATE_PATH,
@@ -771,7 +828,8 @@ def count_queries(key: str, sample: int) -> list[list[str]]:
             )
         if response.status_code != 200:
             raise RuntimeError(f"create answered {response.status_code}: {response.content!r}")
-        statements.append([query["sql"] for query in captured.captured_queries])
+        if number:
+            statements.append([query["sql"] for query in captured.captured_queries])
     return statements
 
 
@@ -848,7 +906,10 @@ def print_queries(title: str, statements: list[list[str]], aim: int | None = Non
     aimed = ""
     if aim is not None:
         aimed = f" (aim <= {aim}): {verdict(max(counts) <= aim, 'ABOVE AIM')}"
-    print(f"\nSQL queries per create {title}, {len(counts)} creates via django.test.Client:")
+    print(
+        f"\nSQL queries per create {title}, {len(counts)} creates via django.test.Client"
+        " (after one not counted, which puts the API key in the cache):"
+    )
     print(f"  all: {spread(counts)}{aimed}")
     print(f"  data statements: {spread(data)}")
     kinds = Counter(sql.split()[0].upper() for sql in statements[-1] if is_transaction_control(sql))
@@ -875,6 +936,23 @@ def print_transactions(per_request: dict[str, float], sample: int) -> None:
         " run the statements of opening the connection; a transaction of several"
         " statements counts once)"
     )
+
+
+def count_statements(
+    server_url: str, key: str, support: dict, kinds: list[str], sample: int
+) -> None:
+    """Step 5: the SQL of creates in this process, without and with deliveries, and the
+    statements PostgreSQL ran per request of each target."""
+    print_queries("without deliveries", count_queries(key, sample), AIM_QUERIES)
+    with server_settings("deliveries", support):
+        print_queries(f"with deliveries ({', '.join(kinds)})", count_queries(key, sample))
+    per_request = {}
+    for target in TARGETS:
+        with server_settings(target.server, support):
+            per_request[target.name] = transactions_per_request(
+                server_url, target.path, key, sample
+            )
+    print_transactions(per_request, sample)
 
 
 def main() -> int:
@@ -905,39 +983,27 @@ def main() -> int:
     supports = {
         name: delivery_support(name == "deliveries", public_url, hook.url) for name in SERVERS
     }
-    envs = {
-        name: {
-            **configured_env(django_env(db_url), supports[name], smtp.port),
-            "BENCH_URL": f"http://127.0.0.1:{ports[name]}",
-        }
-        for name in SERVERS
-    }
+    envs = {name: configured_env(django_env(db_url), supports[name], smtp.port) for name in SERVERS}
     kinds = expected_kinds(supports["deliveries"])
     key = prepare_database(server_url, envs["plain"])
     code = code_version()
 
+    postgres = PostgresCpu(server_url)
     smtp.start()
     hook.start()
     try:
-        results = serve_and_load(envs, key, args)
+        results = serve_and_load(envs, ports, postgres, key, args)
         print_results(results, kinds, args, code)
         good = check_rows(db_url, results, kinds)
-        good &= measure_worker(envs["deliveries"], db_url, smtp, hook, args.worker_timeout)
+        setup_django(envs["plain"])
+        count_statements(server_url, key, supports["deliveries"], kinds, args.sample)
+        good &= measure_worker(
+            envs["deliveries"], db_url, postgres, (smtp, hook), args.worker_timeout
+        )
     finally:
         smtp.stop()
         hook.stop()
-
-    setup_django(envs["plain"])
-    print_queries("without deliveries", count_queries(key, args.sample), AIM_QUERIES)
-    with server_settings("deliveries", supports["deliveries"]):
-        print_queries(f"with deliveries ({', '.join(kinds)})", count_queries(key, args.sample))
-    per_request = {}
-    for target in TARGETS:
-        with server_settings(target.server, supports["deliveries"]):
-            per_request[target.name] = transactions_per_request(
-                server_url, target.path, key, args.sample
-            )
-    print_transactions(per_request, args.sample)
+        postgres.close()
     return 0 if good else 1
 
 
