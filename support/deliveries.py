@@ -31,9 +31,8 @@ logger = logging.getLogger(__name__)
 RETRYABLE = (DeliveryError, smtplib.SMTPException, OSError)
 
 
-def schedule_for_new_ticket(ticket: Ticket) -> list[Delivery]:
-    """Store what `ticket` must cause and enqueue it after commit. Call inside the
-    transaction that stores the ticket."""
+def kinds_for_new_ticket() -> list[str]:
+    """What a new ticket causes, as configured."""
     kinds = []
     if get_setting("CONFIRM_TO_REQUESTER"):
         kinds.append(Delivery.Kind.CONFIRMATION)
@@ -41,6 +40,12 @@ def schedule_for_new_ticket(ticket: Ticket) -> list[Delivery]:
         kinds.append(Delivery.Kind.STAFF_NOTIFICATION)
     if get_setting("FORWARD_BACKEND"):
         kinds.append(Delivery.Kind.FORWARD)
+    return kinds
+
+
+def schedule_for_new_ticket(ticket: Ticket, kinds: list[str]) -> list[Delivery]:
+    """Store the deliveries of `kinds` for `ticket` and enqueue them after commit. Call
+    inside the transaction that stores the ticket."""
     if not kinds:
         return []
     deliveries = Delivery.objects.bulk_create(

@@ -7,6 +7,7 @@ returns it. `list_tickets()` pages through an account's tickets, newest first.
 
 import secrets
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -56,11 +57,15 @@ def file_ticket(request: TicketRequest, *, channel: str, api_key: ApiKey | None 
         created_at=now,
         updated_at=now,
     )
+    kinds = deliveries.kinds_for_new_ticket()
+    # The ticket and what it causes are stored together or not at all, and inside a
+    # caller's transaction a savepoint keeps a taken id from breaking it. A lone insert in
+    # autocommit needs neither: BEGIN and COMMIT would only add round trips.
+    needs_transaction = kinds or transaction.get_connection().in_atomic_block
     try:
-        # The ticket and what it must cause are stored together, or not at all.
-        with transaction.atomic():
+        with transaction.atomic() if needs_transaction else nullcontext():
             ticket.save(force_insert=True)
-            deliveries.schedule_for_new_ticket(ticket)
+            deliveries.schedule_for_new_ticket(ticket, kinds)
     except IntegrityError:
         # The id is taken: by this very request, retried (perhaps at the same moment,
         # in which case the unique index made us wait for the first one to commit),
