@@ -33,6 +33,7 @@ ERRORS = {
         (401, "Missing, malformed, unknown or revoked API key."),
         (403, "The key may not act for that account."),
         (413, "The request body is over the size limit."),
+        (415, "The body is not JSON, a form or multipart, or not what its type says."),
         (429, "Over the key's rate limit: retry after `Retry-After` seconds."),
     ]
 }
