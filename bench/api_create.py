@@ -19,9 +19,13 @@ What it does:
    switch deliveries on: the "plain" server has SUPPORT_CONFIRM_TO_REQUESTER=false, no
    SUPPORT_STAFF_EMAILS and no SUPPORT_FORWARD_BACKEND, so a create enqueues nothing; the
    "deliveries" server confirms to the requester, notifies staff@example.com and forwards
-   to the local webhook (support.backends.webhook), so a create also stores one Delivery
-   row per kind and, on commit, enqueues one task through django_tasks_db's
-   DatabaseBackend (one row in its table). No worker runs meanwhile: deliveries pile up.
+   to the local webhook (support.backends.webhook), so a create also writes, in the
+   ticket's own INSERT, the kinds it causes (`unplanned_deliveries`, e.g.
+   "confirmation,staff_notification,forward"; "" on the plain server) and, on commit,
+   wakes the worker (support.deliveries.wake): it enqueues one `plan_and_deliver` task
+   through django_tasks_db's DatabaseBackend only if a flag in the (Redis) cache, which
+   expires after 10 s, was not already set; so a whole load phase enqueues very few tasks.
+   No Delivery row is stored by a create. No worker runs meanwhile: deliveries pile up.
 3. Runs the load generator (bench/load.py) in a separate process against three targets:
    `create` (the API on the plain server), `create+deliv` (the API on the deliveries
    server, with bodies of their own, so that no create is a retry of another) and `floor`
@@ -33,21 +37,28 @@ What it does:
    create+deliv/create (the aim is >= 0.9), and the CPU time per request of gunicorn's
    workers, PostgreSQL (the processes serving the bench database, and the server's own)
    and the loader. Checks that the database holds exactly one ticket per successful
-   answer, one pending Delivery per kind for each ticket of the deliveries server and none
-   for the others, and one ready task per such ticket naming them all.
+   answer, that the deliveries server's tickets have all three kinds unplanned and the
+   plain server's none, that there is no Delivery row yet, and that the ready
+   `plan_and_deliver` tasks are at least one and at most 1 + (load time)/10 s + 1 (the
+   flag lets through at most one per 10 s), with no `deliver` task.
 5. In this process, sends `--sample` creates through django.test.Client and counts the
    SQL statements of each (the aim is at most 3), separating transaction control (BEGIN,
    COMMIT, SAVEPOINT...) from data statements; then the same with the deliveries server's
-   SUPPORT settings (override_settings). Then sends `--sample` requests to each target
+   SUPPORT settings (override_settings), after clearing the wake flag, so that the first
+   counted create shows what a wake costs (the test client runs in autocommit, where
+   on_commit callbacks run at once, inside the counting): the task INSERT is counted
+   apart from the ticket's statements. Then sends `--sample` requests to each target
    through Django's WSGI handler, as gunicorn does, and counts the statements PostgreSQL
    ran (its transaction statistics), which also shows what Django sends outside its query
    log.
 6. Runs ONE `manage.py db_worker --batch --interval 0` (the deliveries server's
-   environment) over all pending deliveries (those of steps 3 and 5), timed from its start
-   until it exits; prints deliveries/s and the CPU time per delivery of the worker,
-   PostgreSQL and this process (the receivers). Checks that every delivery was sent (none
-   pending or failed), every task succeeded, and the receivers got exactly one message per
-   e-mail delivery sent and one correctly signed POST per forward sent.
+   environment) over all unplanned deliveries (those of steps 3 and 5: unplanned tickets
+   x kinds), timed from its start until it exits; prints deliveries/s and the CPU time per
+   delivery of the worker, PostgreSQL and this process (the receivers). Checks that every
+   ticket was planned, every delivery was sent (by kind, as many as were unplanned; none
+   pending or failed), every task succeeded (no `deliver` retry task), and the receivers
+   got exactly one message per e-mail delivery sent and one correctly signed POST per
+   forward sent, with no repeated Message-ID or delivery id.
 
 Exits 1 if a check of steps 4 or 6 fails.
 """
@@ -99,6 +110,9 @@ WEBHOOK_SECRET = "bench"
 FORWARD_BACKEND = "support.backends.webhook.ForwardBackend"
 TASKS_BACKEND = "django_tasks_db.DatabaseBackend"
 TASKS_TABLE = "django_tasks_database_dbtaskresult"
+PLAN_TASK = "support.tasks.plan_and_deliver"
+DELIVER_TASK = "support.tasks.deliver"
+WAKE_SECONDS = 10  # support.deliveries.WAKE_SECONDS: at most one wake-up task per this
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
 
 
@@ -474,14 +488,21 @@ def delivery_counts(db_url: str) -> Counter:
     return Counter({(kind, status): count for kind, status, count in rows})
 
 
-def task_counts(db_url: str) -> dict[str, tuple[int, int]]:
-    """Task status -> (tasks, delivery ids they name)."""
+def task_counts(db_url: str) -> dict[tuple[str, str], int]:
+    """(task path, status) -> number of tasks."""
+    rows = query(db_url, f"SELECT task_path, status, count(*) FROM {TASKS_TABLE} GROUP BY 1, 2")
+    return {(path, status): count for path, status, count in sorted(rows)}
+
+
+def unplanned(db_url: str) -> dict[str, int]:
+    """Kind -> tickets that have it among their unplanned deliveries."""
     rows = query(
         db_url,
-        f"SELECT status, count(*), sum(jsonb_array_length(args_kwargs->'args'->0))"
-        f" FROM {TASKS_TABLE} WHERE task_path = 'support.tasks.deliver' GROUP BY status",
+        "SELECT kind, count(*) FROM support_ticket,"
+        " unnest(string_to_array(unplanned_deliveries, ',')) AS kind"
+        " WHERE unplanned_deliveries <> '' GROUP BY 1 ORDER BY 1",
     )
-    return {status: (tasks, ids or 0) for status, tasks, ids in rows}
+    return dict(rows)
 
 
 def by_kind(counts: Counter, status: str) -> dict[str, int]:
@@ -526,8 +547,9 @@ def print_results(results: dict[str, dict], kinds: list[str], args, code: str) -
     )
     print(f"code: {code}")
     print(
-        "create: deliveries off; create+deliv: each create also stores deliveries"
-        f" ({', '.join(kinds)}) and enqueues a task (no worker runs); floor: one INSERT\n"
+        "create: deliveries off; create+deliv: each create also writes the kinds to plan"
+        f" ({', '.join(kinds)}) in the ticket's INSERT and wakes the worker (a cache flag;"
+        " a task at most once per 10 s; no worker runs); floor: one INSERT\n"
     )
     header = (
         f"{'':14}{'requests':>9}{'ok':>7}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
@@ -599,9 +621,10 @@ def answered(result: dict) -> int:
     return result["ok"] + result["warmup"]["ok"]
 
 
-def check_rows(db_url: str, results: dict[str, dict], kinds: list[str]) -> bool:
-    """One ticket per successful create, one pending Delivery per kind for each ticket of
-    the deliveries server and none for the plain server's, one ready task per such ticket."""
+def check_rows(db_url: str, results: dict[str, dict], kinds: list[str], load_s: float) -> bool:
+    """One ticket per successful create; the deliveries server's tickets have all `kinds`
+    unplanned, the plain server's none; no Delivery row yet; few wake-up tasks (at most one
+    per WAKE_SECONDS of the `load_s` seconds the load phases took, plus one)."""
     plain, deliv, floor = (answered(results[name]) for name in ("create", "create+deliv", "floor"))
     tickets = count_rows(db_url, "support_ticket")
     good = check(
@@ -617,25 +640,28 @@ def check_rows(db_url: str, results: dict[str, dict], kinds: list[str]) -> bool:
         f"rows in bench_floor: {floor_rows}; 200 answers: {floor}"
         f" ({results['floor']['warmup']['ok']} warm-up + {results['floor']['ok']})",
     )
-    with_deliveries = query(db_url, "SELECT count(DISTINCT ticket_id) FROM support_delivery")[0][0]
-    good &= check(
-        with_deliveries == deliv,
-        f"tickets with deliveries: {with_deliveries}; create+deliv 200 answers: {deliv}",
+    planned_as = dict(
+        query(
+            db_url,
+            "SELECT unplanned_deliveries, count(*) FROM support_ticket GROUP BY 1 ORDER BY 1",
+        )
     )
-    counts = delivery_counts(db_url)
-    pending = by_kind(counts, "pending")
-    expected = dict.fromkeys(sorted(kinds), deliv)
+    expected = {"": plain, ",".join(kinds): deliv}
     good &= check(
-        pending == expected and sum(counts.values()) == sum(pending.values()),
-        f"pending deliveries by kind: {pending}, of {sum(counts.values())} in all;"
-        f" expected {expected}",
+        planned_as == expected,
+        f"tickets by unplanned_deliveries: {planned_as}; expected {expected} (create and"
+        " create+deliv 200 answers)",
     )
+    deliveries = count_rows(db_url, "support_delivery")
+    good &= check(deliveries == 0, f"Delivery rows: {deliveries}; expected 0 (none planned yet)")
     tasks = task_counts(db_url)
-    ready, ids = tasks.get("READY", (0, 0))
+    woken = tasks.get((PLAN_TASK, "READY"), 0)
+    bound = 1 + int(load_s // WAKE_SECONDS) + 1
     good &= check(
-        tasks == {"READY": (deliv, deliv * len(kinds))},
-        f"tasks (support.tasks.deliver): {ready} ready, naming {ids} deliveries"
-        f" (all tasks: {tasks or 'none'}); expected {deliv} naming {deliv * len(kinds)}",
+        1 <= woken <= bound and tasks == {(PLAN_TASK, "READY"): woken},
+        f"tasks: {woken} ready plan_and_deliver for {deliv} create+deliv tickets, over"
+        f" {load_s:.0f} s of load (all tasks: {tasks or 'none'}); expected 1 to {bound}"
+        f" (1 + {load_s:.0f} s / {WAKE_SECONDS} s + 1) and nothing else",
     )
     return good
 
@@ -694,11 +720,17 @@ def measure_worker(
     postgres: PostgresCpu,
     receivers: tuple[SmtpReceiver, WebhookReceiver],
     timeout: float,
+    kinds: list[str],
 ) -> bool:
-    """Step 6: run the worker over the pending deliveries, print its rate, check the
-    outcome against the database and the receivers. Returns whether all checks passed."""
-    pending_before = by_kind(delivery_counts(db_url), "pending")
-    tasks_before = task_counts(db_url).get("READY", (0, 0))[0]
+    """Step 6: run the worker over the unplanned (and any pending) deliveries, print its
+    rate, check the outcome against the database and the receivers. Returns whether all
+    checks passed."""
+    unplanned_before = unplanned(db_url)
+    tickets_before = count_rows(db_url, "support_ticket WHERE unplanned_deliveries <> ''")
+    already_pending = by_kind(delivery_counts(db_url), "pending")
+    pending_before = dict(sorted((Counter(unplanned_before) + Counter(already_pending)).items()))
+    tasks_before = task_counts(db_url)
+    plans_before = tasks_before.get((PLAN_TASK, "READY"), 0)
     smtp, hook = receivers
     smtp.reset()
     hook.reset()
@@ -712,6 +744,7 @@ def measure_worker(
         " FROM support_delivery WHERE status = 'sent'",
     )[0]
     tasks = task_counts(db_url)
+    tickets_after = count_rows(db_url, "support_ticket WHERE unplanned_deliveries <> ''")
 
     print(
         "\nWorker: one `manage.py db_worker --batch --interval 0` (the deliveries server's"
@@ -719,8 +752,10 @@ def measure_worker(
         " receiver (http.server), both in this process"
     )
     print(
-        f"pending before: {sum(pending_before.values())} deliveries {pending_before}"
-        f" in {tasks_before} tasks"
+        f"to send before: {sum(pending_before.values())} deliveries {pending_before}:"
+        f" unplanned in {tickets_before} tickets {unplanned_before}, plus"
+        f" {sum(already_pending.values())} pending Delivery rows; ready tasks:"
+        f" {tasks_before or 'none'}"
     )
     print(
         f"worker ran {run['elapsed_s']:.2f} s from start to exit (exit status"
@@ -752,13 +787,21 @@ def measure_worker(
     duplicated_posts = sum(n - 1 for n in hook.delivery_ids.values() if n > 1)
     good = check(run["returncode"] == 0, f"worker exit status {run['returncode']}")
     good &= check(
-        not pending and not failed and sent == pending_before,
+        unplanned_before == dict.fromkeys(sorted(kinds), tickets_before)
+        and not already_pending
+        and tickets_after == 0,
+        f"tickets with unplanned deliveries: {tickets_before} before (each with"
+        f" {', '.join(kinds)}), {tickets_after} after; expected all planned",
+    )
+    good &= check(
+        not pending and not failed and sent == pending_before and total_sent > 0,
         f"deliveries sent by kind: {sent}, failed {failed or 0}, pending {pending or 0};"
         f" expected {pending_before} sent",
     )
     good &= check(
-        tasks == {"SUCCESSFUL": (tasks_before, sum(pending_before.values()))},
-        f"tasks (support.tasks.deliver): {tasks}; expected {tasks_before} SUCCESSFUL",
+        tasks == {(PLAN_TASK, "SUCCESSFUL"): plans_before},
+        f"tasks: {tasks}; expected the {plans_before} plan_and_deliver SUCCESSFUL and no"
+        " other (no deliver task: nothing retried)",
     )
     good &= check(
         smtp.messages == mails_sent and not duplicated_mail,
@@ -808,9 +851,12 @@ def server_settings(server: str, support: dict):
     return override_settings(SUPPORT={**settings.SUPPORT, **support})
 
 
-def count_queries(key: str, sample: int) -> list[list[str]]:
+def count_queries(key: str, sample: int, clear_wake_flag: bool = False) -> list[list[str]]:
     """Send `sample` creates through django.test.Client; return the SQL of each. One more
-    goes first, not counted: it puts the API key in the cache, as it is for most calls."""
+    goes first, not counted: it puts the API key in the cache, as it is for most calls.
+    The client runs in autocommit, where on_commit callbacks (the wake-up) run at once,
+    inside the counting. `clear_wake_flag`: delete the wake flag after the uncounted
+    create, so that the first counted one enqueues a plan_and_deliver task."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -818,6 +864,12 @@ def count_queries(key: str, sample: int) -> list[list[str]]:
     client = Client()
     statements = []
     for number, body in enumerate(make_bodies(secrets.randbits(32), "queries", 0, sample + 1)):
+        if number == 1 and clear_wake_flag:
+            from django.core.cache import cache
+
+            from support.deliveries import WAKE_KEY
+
+            cache.delete(WAKE_KEY)  # the first counted create wakes the worker
         with CaptureQueriesContext(connection) as captured:
             response = client.post(
                 CREATE_PATH,
@@ -893,12 +945,23 @@ def is_transaction_control(sql: str) -> bool:
     return sql.upper().startswith(TRANSACTION_CONTROL)
 
 
-def print_queries(title: str, statements: list[list[str]], aim: int | None = None) -> None:
-    """Counts of the statements of each create: all, data, transaction control; the aim
-    (if any) applies to all, as it always has."""
+def is_task_insert(sql: str) -> bool:
+    return sql.upper().startswith("INSERT") and TASKS_TABLE in sql
+
+
+def print_queries(
+    title: str,
+    statements: list[list[str]],
+    aim: int | None = None,
+    expected_data: int | None = None,
+    wake_cleared: bool = False,
+) -> None:
+    """Counts of the statements of each create: all, data, transaction control, task
+    INSERTs (wake-ups); the aim (if any) applies to all, as it always has."""
     counts = [len(sql) for sql in statements]
     control = [sum(map(is_transaction_control, sql)) for sql in statements]
-    data = [n - c for n, c in zip(counts, control, strict=True)]
+    enqueued = [sum(map(is_task_insert, sql)) for sql in statements]
+    data = [n - c - t for n, c, t in zip(counts, control, enqueued, strict=True)]
 
     def spread(values: list[int]) -> str:
         return f"min {min(values)}, avg {statistics.mean(values):.2f}, max {max(values)}"
@@ -911,17 +974,31 @@ def print_queries(title: str, statements: list[list[str]], aim: int | None = Non
         " (after one not counted, which puts the API key in the cache):"
     )
     print(f"  all: {spread(counts)}{aimed}")
-    print(f"  data statements: {spread(data)}")
+    print(f"  data statements (the task INSERT of a wake-up apart): {spread(data)}")
+    if expected_data is not None:
+        print(
+            f"  expected {expected_data} data statement(s) and no transaction control per"
+            f" create: {verdict(set(data) == {expected_data} and not any(control))}"
+        )
+    woke = [number for number, n in enumerate(enqueued, 1) if n]
+    print(
+        f"  task INSERTs (on-commit wake-up that found the cache flag unset): {sum(enqueued)},"
+        f" in create(s) {woke or 'none'} of {len(statements)}"
+        + (" (the bench cleared the flag before the first)" if wake_cleared else "")
+    )
     kinds = Counter(sql.split()[0].upper() for sql in statements[-1] if is_transaction_control(sql))
     print(
         f"  transaction control: {spread(control)}"
         f" ({', '.join(f'{k} x{n}' for k, n in kinds.items()) or 'none'} in the last)"
     )
-    print("  data statements of one create:")
-    for sql in statements[-1]:
-        if not is_transaction_control(sql):
-            print(f"    {sql[:120]}")
-    print(f"  in order: {', '.join(sql.split()[0] for sql in statements[-1])}")
+    shown = [statements[-1]] + [sql for sql in statements if any(map(is_task_insert, sql))][:1]
+    for number, one in enumerate(shown):
+        which = "a create that woke the worker" if number else "the last create"
+        print(f"  data statements of {which}:")
+        for sql in one:
+            if not is_transaction_control(sql):
+                print(f"    {sql[:120]}")
+        print(f"  in order: {', '.join(sql.split()[0] for sql in one)}")
 
 
 def print_transactions(per_request: dict[str, float], sample: int) -> None:
@@ -934,7 +1011,8 @@ def print_transactions(per_request: dict[str, float], sample: int) -> None:
         "  (these include the CONN_HEALTH_CHECKS `SELECT 1` that Django sends before a"
         " request's first query, which the test client above does not show, and once per"
         " run the statements of opening the connection; a transaction of several"
-        " statements counts once)"
+        " statements counts once; create+deliv's may include a plan_and_deliver task"
+        " INSERT if the wake flag had expired)"
     )
 
 
@@ -945,7 +1023,12 @@ def count_statements(
     statements PostgreSQL ran per request of each target."""
     print_queries("without deliveries", count_queries(key, sample), AIM_QUERIES)
     with server_settings("deliveries", support):
-        print_queries(f"with deliveries ({', '.join(kinds)})", count_queries(key, sample))
+        print_queries(
+            f"with deliveries ({', '.join(kinds)})",
+            count_queries(key, sample, clear_wake_flag=True),
+            expected_data=1,
+            wake_cleared=True,
+        )
     per_request = {}
     for target in TARGETS:
         with server_settings(target.server, support):
@@ -992,13 +1075,15 @@ def main() -> int:
     smtp.start()
     hook.start()
     try:
+        load_start = time.monotonic()
         results = serve_and_load(envs, ports, postgres, key, args)
+        load_s = time.monotonic() - load_start
         print_results(results, kinds, args, code)
-        good = check_rows(db_url, results, kinds)
+        good = check_rows(db_url, results, kinds, load_s)
         setup_django(envs["plain"])
         count_statements(server_url, key, supports["deliveries"], kinds, args.sample)
         good &= measure_worker(
-            envs["deliveries"], db_url, postgres, (smtp, hook), args.worker_timeout
+            envs["deliveries"], db_url, postgres, (smtp, hook), args.worker_timeout, kinds
         )
     finally:
         smtp.stop()

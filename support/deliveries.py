@@ -1,12 +1,13 @@
 """Deliveries: the e-mail and forwards a ticket causes, sent by a worker after commit.
 
-The write path stores a ticket's deliveries in the same transaction as the ticket, then
-enqueues a task on commit. A worker claims each delivery, sends it, and records what
-happened; a failure is retried with exponential backoff until DELIVERY_MAX_ATTEMPTS, then
-the delivery is marked failed for staff to see and retry. Because the deliveries are rows,
-not just queued tasks, none is lost if the process dies before enqueueing or a worker dies
-while sending: `resume()` (run when a worker starts, or from cron) enqueues every delivery
-still pending.
+The write path stores, in the ticket's own row, which deliveries it causes, and on commit
+wakes the worker (`wake()`: one task, however many tickets arrive while it is queued or
+running). The worker's `plan_and_deliver()` turns those into Delivery rows and sends them;
+each delivery is claimed, sent, and recorded, and a failure is retried with exponential
+backoff until DELIVERY_MAX_ATTEMPTS, then marked failed for staff to see and retry.
+Because what must be sent is stored in rows, none of it is lost if the process dies before
+waking the worker or a worker dies while sending: `resume()` (run when workers start, or
+from cron) picks up everything unplanned or pending.
 """
 
 import logging
@@ -14,6 +15,7 @@ import smtplib
 from collections.abc import Iterable
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
@@ -30,6 +32,11 @@ logger = logging.getLogger(__name__)
 # misconfiguration) propagates, and the delivery is resumed once its claim expires.
 RETRYABLE = (DeliveryError, smtplib.SMTPException, OSError)
 
+WAKE_KEY = "support:deliveries:worker-woken"
+# A worker that died holding the flag blocks wake-ups for this long at most.
+WAKE_SECONDS = 10
+PLAN_BATCH = 100
+
 
 def kinds_for_new_ticket() -> list[str]:
     """What a new ticket causes, as configured."""
@@ -43,17 +50,56 @@ def kinds_for_new_ticket() -> list[str]:
     return kinds
 
 
-def schedule_for_new_ticket(ticket: Ticket, kinds: list[str]) -> list[Delivery]:
-    """Store the deliveries of `kinds` for `ticket` and enqueue them after commit. Call
-    inside the transaction that stores the ticket."""
-    if not kinds:
-        return []
-    deliveries = Delivery.objects.bulk_create(
-        Delivery(ticket=ticket, kind=kind, next_attempt_at=ticket.created_at) for kind in kinds
+def wake() -> None:
+    """Make sure a worker will plan and send new tickets' deliveries: enqueue one task,
+    unless one is already queued or running (a flag in the shared cache says so)."""
+    if cache.add(WAKE_KEY, True, WAKE_SECONDS):
+        _enqueue_task("plan_and_deliver")
+
+
+def plan_and_deliver() -> None:
+    """Store the deliveries of every ticket that has some to plan, and send them."""
+    errors = []
+    while True:
+        planned = _plan(limit=PLAN_BATCH)
+        for delivery_id in planned:
+            try:
+                attempt(delivery_id)
+            except Exception as err:  # noqa: BLE001  (re-raised below, after the others)
+                errors.append(err)
+        if planned:
+            continue
+        # A ticket committed while the flag was up did not wake anyone: it committed
+        # before this deletion, so the check below sees it.
+        cache.delete(WAKE_KEY)
+        if not Ticket.objects.exclude(unplanned_deliveries="").exists():
+            break
+    if errors:
+        raise errors[0]
+
+
+def _plan(limit: int) -> list[int]:
+    """Turn up to `limit` tickets' unplanned deliveries into Delivery rows; return their ids.
+    Each ticket is planned by exactly one worker, however many run."""
+    waiting = (
+        Ticket.objects.exclude(unplanned_deliveries="")
+        .order_by("created_at")
+        .values_list("pk", "unplanned_deliveries", "created_at")[:limit]
     )
-    ids = [delivery.pk for delivery in deliveries]
-    transaction.on_commit(lambda: _enqueue(ids))
-    return deliveries
+    ids = []
+    for pk, kinds, created_at in waiting:
+        with transaction.atomic():
+            if Ticket.objects.filter(pk=pk, unplanned_deliveries=kinds).update(
+                unplanned_deliveries=""
+            ):
+                ids += [
+                    d.pk
+                    for d in Delivery.objects.bulk_create(
+                        Delivery(ticket_id=pk, kind=kind, next_attempt_at=created_at)
+                        for kind in kinds.split(",")
+                    )
+                ]
+    return ids
 
 
 def attempt(delivery_id: int) -> None:
@@ -94,7 +140,9 @@ def retry(deliveries: QuerySet[Delivery]) -> int:
 
 def resume() -> int:
     """Enqueue every pending delivery, to run when due and when any claim on it has
-    expired. Safe to run at any time: a delivery is sent at most once per claim."""
+    expired, and plan what tickets have left unplanned. Safe to run at any time: a
+    delivery is sent at most once per claim. Returns the number of pending deliveries."""
+    _enqueue_task("plan_and_deliver")
     pending = Delivery.objects.filter(status=Delivery.Status.PENDING).values_list(
         "pk", "next_attempt_at", "claimed_until"
     )
@@ -148,14 +196,18 @@ def _record_failure(delivery: Delivery, err: Exception) -> None:
 
 
 def _enqueue(ids: Iterable[int], run_after=None) -> None:
-    from .tasks import deliver  # tasks.py imports this module
-
     ids = list(ids)
-    if not ids:
-        return
-    if deliver.get_backend().supports_defer:
+    if ids:
+        _enqueue_task("deliver", ids, run_after=run_after)
+
+
+def _enqueue_task(name: str, *args, run_after=None) -> None:
+    from . import tasks  # tasks.py imports this module
+
+    task = getattr(tasks, name)
+    if task.get_backend().supports_defer:
         # Always a time, never "no time": the database backend runs tasks that have a
         # time before those without one, so retries would starve first attempts.
-        deliver.using(run_after=run_after or timezone.now()).enqueue(ids)
+        task.using(run_after=run_after or timezone.now()).enqueue(*args)
     else:
-        deliver.enqueue(ids)
+        task.enqueue(*args)

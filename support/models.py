@@ -125,6 +125,13 @@ class Ticket(models.Model):
         editable=False,
         help_text=_("Hash of the normalised request, to recognise a retried create."),
     )
+    unplanned_deliveries = models.CharField(
+        _("deliveries to plan"),
+        max_length=200,
+        blank=True,
+        editable=False,
+        help_text=_("Kinds of delivery the ticket causes that a worker has yet to store."),
+    )
     external_id = models.CharField(
         _("external id"),
         max_length=100,
@@ -146,6 +153,11 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["account_id", "-updated_at", "-id"], name="support_tkt_account"),
             models.Index(fields=["-created_at"], name="support_tkt_created"),
+            models.Index(
+                fields=["created_at"],
+                condition=~Q(unplanned_deliveries=""),
+                name="support_tkt_unplanned",
+            ),
         ]
 
     def __str__(self) -> str:

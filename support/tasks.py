@@ -16,3 +16,9 @@ def deliver(delivery_ids: list[int]) -> None:
             errors.append(err)
     if errors:
         raise errors[0]
+
+
+@task()
+def plan_and_deliver() -> None:
+    """Plan and send the deliveries of new tickets (see support.deliveries.wake)."""
+    deliveries.plan_and_deliver()

@@ -54,18 +54,16 @@ def file_ticket(request: TicketRequest, *, channel: str, api_key: ApiKey | None 
         channel=channel,
         api_key=api_key,
         fingerprint=clean.fingerprint(account_id),
+        unplanned_deliveries=",".join(deliveries.kinds_for_new_ticket()),
         created_at=now,
         updated_at=now,
     )
-    kinds = deliveries.kinds_for_new_ticket()
-    # The ticket and what it causes are stored together or not at all, and inside a
-    # caller's transaction a savepoint keeps a taken id from breaking it. A lone insert in
-    # autocommit needs neither: BEGIN and COMMIT would only add round trips.
-    needs_transaction = kinds or transaction.get_connection().in_atomic_block
+    # Inside a caller's transaction a savepoint keeps a taken id from breaking it; in
+    # autocommit the insert is a transaction of its own.
+    in_transaction = transaction.get_connection().in_atomic_block
     try:
-        with transaction.atomic() if needs_transaction else nullcontext():
+        with transaction.atomic() if in_transaction else nullcontext():
             ticket.save(force_insert=True)
-            deliveries.schedule_for_new_ticket(ticket, kinds)
     except IntegrityError:
         # The id is taken: by this very request, retried (perhaps at the same moment,
         # in which case the unique index made us wait for the first one to commit),
@@ -78,6 +76,8 @@ def file_ticket(request: TicketRequest, *, channel: str, api_key: ApiKey | None 
         ):
             raise IdempotencyConflict(str(ticket.pk)) from None
         return Filed(existing, created=False)
+    if ticket.unplanned_deliveries:
+        transaction.on_commit(deliveries.wake)
     return Filed(ticket, created=True)
 
 

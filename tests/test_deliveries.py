@@ -29,12 +29,20 @@ def file(api, **overrides) -> dict:
 
 def test_request_sends_nothing_itself_and_leaves_it_to_the_worker(api, smtp_server, staff):
     file(api)
+    file(api, subject="Another")
 
     assert smtp_server.messages == []
+    assert set(Ticket.objects.values_list("unplanned_deliveries", flat=True)) == {
+        "confirmation,staff_notification"
+    }
+    assert DBTaskResult.objects.count() == 1  # one wake-up, however many tickets
+    run_worker()
+    assert len(smtp_server.messages) == 4
+    assert set(Ticket.objects.values_list("unplanned_deliveries", flat=True)) == {""}
     assert sorted(Delivery.objects.values_list("kind", "status")) == [
-        ("confirmation", "pending"), ("staff_notification", "pending"),
+        ("confirmation", "sent"), ("confirmation", "sent"),
+        ("staff_notification", "sent"), ("staff_notification", "sent"),
     ]  # fmt: skip
-    assert DBTaskResult.objects.count() == 1  # one task for the ticket's deliveries
 
 
 def test_worker_mails_requester_the_link_and_tells_staff(api, smtp_server, staff):
@@ -133,7 +141,7 @@ def test_backoff_doubles_between_attempts(api, smtp_server, settings):
 
 def test_resume_sends_what_a_dead_worker_left(api, smtp_server):
     file(api)
-    DBTaskResult.objects.all().delete()  # the task is lost, as if the process died
+    DBTaskResult.objects.all().delete()  # the wake-up is lost, as if the process died
     run_worker()
     assert smtp_server.messages == []
 
@@ -142,13 +150,19 @@ def test_resume_sends_what_a_dead_worker_left(api, smtp_server):
     assert len(smtp_server.messages) == 1
 
 
-def test_delivery_claimed_by_a_live_worker_is_not_sent_twice(api, smtp_server):
+def test_delivery_claimed_by_a_live_worker_is_not_sent_twice(api, smtp_server, settings):
     from datetime import timedelta
 
     from django.utils import timezone
 
+    settings.SUPPORT = {**settings.SUPPORT, "DELIVERY_BACKOFF_SECONDS": 30}
+    smtp_server.failing = True
     file(api)
-    Delivery.objects.update(claimed_until=timezone.now() + timedelta(minutes=5))
+    run_worker()  # planned, tried once, failed
+    smtp_server.failing = False
+    now = timezone.now()
+    Delivery.objects.update(next_attempt_at=now, claimed_until=now + timedelta(minutes=5))
+    call_command("support_deliveries", "resume", stdout=StringIO())
     run_worker()
 
     assert smtp_server.messages == []
