@@ -65,17 +65,18 @@ def authenticate(raw: str) -> ApiKey | None:
     if not is_well_formed(raw):
         return None
     hashed = hash_key(raw)
-    key = cache.get(_cache_key(hashed))
+    key = cached = cache.get(_cache_key(hashed))
     if key is None:
         try:
             key = ApiKey.objects.get(hashed_key=hashed, revoked_at__isnull=True)
         except ApiKey.DoesNotExist:
             return None
-        cache.set(_cache_key(hashed), key, CACHE_SECONDS)
     now = timezone.now()
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+    stale = key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION
+    if stale:
         key.last_used_at = now
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    if stale or cached is None:  # one cache write, not one per change
         cache.set(_cache_key(hashed), key, CACHE_SECONDS)
     return key
 
