@@ -24,7 +24,7 @@ from .backends import get_forward_backend
 from .conf import get_setting
 from .exceptions import DeliveryError
 from .mail import send_delivery_mail
-from .models import Delivery, Ticket
+from .models import Delivery, Message, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,14 @@ def kinds_for_new_ticket() -> list[str]:
     if get_setting("FORWARD_BACKEND"):
         kinds.append(Delivery.Kind.FORWARD)
     return kinds
+
+
+def schedule(ticket: Ticket, kind: str, *, message: Message | None = None) -> Delivery:
+    """Store a delivery about `ticket` (inside the caller's transaction) and send it after
+    commit. For the occasional ones (replies); new tickets go through `wake()`."""
+    delivery = Delivery.objects.create(ticket=ticket, kind=kind, message=message)
+    transaction.on_commit(lambda: _enqueue([delivery.pk]))
+    return delivery
 
 
 def wake() -> None:
@@ -116,7 +124,7 @@ def attempt(delivery_id: int) -> None:
     )
     if not claimed:
         return  # done, not due yet, or another worker is on it
-    delivery = Delivery.objects.select_related("ticket").get(pk=delivery_id)
+    delivery = Delivery.objects.select_related("ticket", "message").get(pk=delivery_id)
     try:
         _send(delivery)
     except RETRYABLE as err:

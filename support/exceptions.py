@@ -34,3 +34,7 @@ class DeliveryError(SupportError):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+class TicketClosed(SupportError):
+    """The ticket is closed: nothing more may be added to it (file a new one instead)."""

@@ -1,7 +1,8 @@
 """The e-mail a ticket causes, through Django's mail framework and overridable templates.
 
 Templates (override any in your project): support/email/<kind>_subject.txt, <kind>.txt and
-<kind>.html, where kind is `confirmation` (to the requester) or `staff_notification`.
+<kind>.html, where kind is `confirmation` or `reply` (to the requester), `staff_notification`
+or `requester_reply` (to staff).
 
 Every message about a ticket belongs to one thread: the confirmation's Message-ID is the
 thread's root, and later messages refer to it (In-Reply-To, References), so that mail
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.utils import DNS_NAME
 from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
 
 from .conf import get_setting, public_url, site_url
 from .models import Delivery, Ticket
@@ -29,23 +31,34 @@ def message_id(ticket: Ticket, part: str = "") -> str:
 def send_delivery_mail(delivery: Delivery) -> None:
     """Send the e-mail `delivery` stands for. Raises what the mail backend raises."""
     ticket = delivery.ticket
-    if delivery.kind == Delivery.Kind.CONFIRMATION:
+    to_requester = delivery.kind in (Delivery.Kind.CONFIRMATION, Delivery.Kind.REPLY)
+    if to_requester:
         recipients = [ticket.requester_email]
-        headers = {"Message-ID": message_id(ticket)}
+        thread = message_id(ticket)
     else:
         recipients = list(get_setting("STAFF_EMAILS"))
         # Staff get their own thread about the ticket.
-        headers = {"Message-ID": message_id(ticket, "staff")}
+        thread = message_id(ticket, "staff")
+    if delivery.message_id is None:
+        headers = {"Message-ID": thread}
+    else:
+        part = f"msg-{delivery.message_id}" if to_requester else f"staff.msg-{delivery.message_id}"
+        headers = {"Message-ID": message_id(ticket, part), "In-Reply-To": thread,
+                   "References": thread}  # fmt: skip
+    message = delivery.message
     context = {
         "ticket": ticket,
         "ticket_url": public_url(ticket.get_absolute_url()),
+        "staff_url": None if to_requester else _admin_url(ticket),
         "description_html": render_text(ticket.description),
+        "message": message,
+        "message_html": render_text(message.body) if message else "",
         "site_url": site_url(),
     }
     kind = delivery.kind
     subject = " ".join(render_to_string(f"support/email/{kind}_subject.txt", context).split())
     reply_to = get_setting("REPLY_TO")
-    message = EmailMultiAlternatives(
+    email = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"support/email/{kind}.txt", context),
         from_email=get_setting("FROM_EMAIL") or settings.DEFAULT_FROM_EMAIL,
@@ -53,5 +66,13 @@ def send_delivery_mail(delivery: Delivery) -> None:
         reply_to=[reply_to] if reply_to else None,
         headers=headers,
     )
-    message.attach_alternative(render_to_string(f"support/email/{kind}.html", context), "text/html")
-    message.send(fail_silently=False)
+    email.attach_alternative(render_to_string(f"support/email/{kind}.html", context), "text/html")
+    email.send(fail_silently=False)
+
+
+def _admin_url(ticket: Ticket) -> str | None:
+    """The ticket's page in the admin, if the project has the admin."""
+    try:
+        return public_url(reverse("admin:support_ticket_change", args=[ticket.pk]))
+    except NoReverseMatch:
+        return None

@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -171,6 +172,58 @@ class Ticket(models.Model):
     def requester_status(self) -> str:
         return self.REQUESTER_STATUS[self.status]
 
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
+
+    def set_status(self, status: str, *, at=None) -> None:
+        """Change the status (a change the requester sees) and save this row."""
+        self.status = status
+        self.updated_at = at or timezone.now()
+        self.save(update_fields=["status", "updated_at"])
+
+
+class Message(models.Model):
+    """One message of a ticket's conversation, after the request that opened it."""
+
+    class Kind(models.TextChoices):
+        REQUESTER = "requester", _("From the requester")
+        REPLY = "reply", _("Reply to the requester")
+        NOTE = "note", _("Internal note")
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="messages"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The staff member who wrote it; empty for the requester."),
+    )
+    author_name = models.CharField(
+        _("author name"), max_length=255, help_text=_("As shown, kept if the user is deleted.")
+    )
+    body = models.TextField(_("body"), help_text=_("Markdown or HTML."))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="support_msg_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.author_name})"
+
+    @property
+    def is_public(self) -> bool:
+        """Whether the requester sees it (every kind but an internal note)."""
+        return self.kind != self.Kind.NOTE
+
 
 class Delivery(models.Model):
     """One thing that must reach someone because of a ticket (an e-mail, a forward), and
@@ -180,6 +233,8 @@ class Delivery(models.Model):
         CONFIRMATION = "confirmation", _("Confirmation to the requester")
         STAFF_NOTIFICATION = "staff_notification", _("Notification to staff")
         FORWARD = "forward", _("Forward to a helpdesk")
+        REPLY = "reply", _("Staff reply to the requester")
+        REQUESTER_REPLY = "requester_reply", _("Requester's reply to staff")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -190,6 +245,15 @@ class Delivery(models.Model):
         Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="deliveries"
     )
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    message = models.ForeignKey(
+        Message,
+        verbose_name=_("message"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        help_text=_("The message it carries, for replies."),
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
     )

@@ -28,6 +28,7 @@ MAX_TAG = 64
 MAX_TAGS = 50
 MAX_LOCATION = 2048
 MAX_DEPTH = 32
+MAX_MESSAGE = 100_000
 
 
 @dataclass
@@ -158,6 +159,20 @@ def normalise(request: TicketRequest) -> CleanTicket:
     if errors:
         raise TicketInvalid(errors)
     return CleanTicket(ticket_id, account_id, name, email, subject, body, tags, location, info)
+
+
+def message_body(value: Any) -> str:
+    """Check the body of a message added to a conversation (Markdown or HTML). Raises
+    TicketInvalid({"body": [...]}) when it is missing, blank, too long or not storable."""
+    if not isinstance(value, str) or not value.strip():
+        problem = _("Write a message.")
+    elif len(value) > MAX_MESSAGE:
+        problem = _("Keep the message under %d characters.") % MAX_MESSAGE
+    else:
+        problem = _storage_problem(value)
+    if problem:
+        raise TicketInvalid({"body": [problem]})
+    return value
 
 
 def _tags(value: Any, fail) -> list[str]:

@@ -8,4 +8,5 @@ app_name = "support"
 
 urlpatterns = [
     path("tickets/<uuid:pk>/<str:key>/", views.ticket_detail, name="ticket"),
+    path("tickets/<uuid:pk>/<str:key>/solved/", views.ticket_solved, name="ticket-solved"),
 ]

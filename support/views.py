@@ -1,23 +1,74 @@
+"""The requester's private page for one ticket: whoever holds the link may read and answer."""
+
 import secrets
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 
-from .models import Ticket
+from . import conversation
+from .exceptions import TicketClosed, TicketInvalid
+from .forms import ReplyForm
+from .models import Message, Ticket
 from .rendering import render_text
 
 
-@never_cache
-def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
-    """The requester's private page for one ticket: whoever holds the link may read it."""
+def _ticket_or_404(pk, key: str) -> Ticket:
     ticket = Ticket.objects.filter(pk=pk).first()
     if ticket is None or not secrets.compare_digest(ticket.access_key, key):
         raise Http404
+    return ticket
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
+    """The ticket, its conversation, and a box to reply (POST)."""
+    ticket = _ticket_or_404(pk, key)
+    form = ReplyForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            conversation.reply_as_requester(ticket, body=form.cleaned_data["body"])
+        except TicketInvalid as err:
+            form.add_domain_errors(err)
+        except TicketClosed as err:
+            form.add_error(None, str(err))
+        else:
+            messages.success(request, _("Your reply was sent to support."), fail_silently=True)
+            return redirect(ticket.get_absolute_url() + "#latest")
+        ticket.refresh_from_db()
+    thread = [
+        {"message": message, "html": render_text(message.body)}
+        for message in ticket.messages.exclude(kind=Message.Kind.NOTE)
+    ]
     response = render(
         request,
         "support/ticket_detail.html",
-        {"ticket": ticket, "description_html": render_text(ticket.description)},
+        {
+            "ticket": ticket,
+            "description_html": render_text(ticket.description),
+            "thread": thread,
+            "form": form,
+            "can_solve": ticket.status not in (Ticket.Status.SOLVED, Ticket.Status.CLOSED),
+        },
     )
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
+
+
+@require_POST
+def ticket_solved(request: HttpRequest, pk, key: str) -> HttpResponse:
+    """The requester's "this is solved" button."""
+    ticket = _ticket_or_404(pk, key)
+    try:
+        conversation.mark_solved(ticket)
+    except TicketClosed as err:
+        messages.error(request, str(err), fail_silently=True)
+    else:
+        messages.success(
+            request, _("Thank you! The request is marked as solved."), fail_silently=True
+        )
+    return redirect(ticket.get_absolute_url())

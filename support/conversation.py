@@ -1,0 +1,107 @@
+"""The conversation on a ticket, and its status: the one write path for both.
+
+Staff answer (`reply`, `add_note`) from the admin; the requester answers (`reply_as_requester`,
+`mark_solved`) from their ticket page; staff change many tickets at once (`set_status`).
+Each stores the change, then schedules what it causes (a reply e-mailed to the requester,
+staff told of the requester's reply) through the delivery path, after commit.
+"""
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import deliveries
+from .conf import get_setting
+from .exceptions import TicketClosed, TicketInvalid
+from .models import Delivery, Message, Ticket
+from .normalise import message_body
+
+__all__ = ["add_note", "mark_solved", "reply", "reply_as_requester", "set_status"]
+
+# What the requester's reply does to the status: work that was waiting on them resumes.
+REOPENED_BY_REQUESTER = {Ticket.Status.PENDING, Ticket.Status.SOLVED}
+
+
+def reply(ticket: Ticket, *, author: AbstractBaseUser, body: str, status: str | None = None):
+    """Answer the requester: store the reply, e-mail it to them, and set the ticket's
+    status (`pending`, awaiting their reply, unless `status` says otherwise).
+    Returns the Message. Raises TicketInvalid for a bad body or status."""
+    body = message_body(body)
+    status = _checked_status(status or Ticket.Status.PENDING)
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        message = _add(ticket, Message.Kind.REPLY, body, author=author)
+        ticket.set_status(status, at=message.created_at)
+        deliveries.schedule(ticket, Delivery.Kind.REPLY, message=message)
+    return message
+
+
+def add_note(
+    ticket: Ticket, *, author: AbstractBaseUser, body: str, status: str | None = None
+) -> Message:
+    """Add an internal note, which only staff see; optionally change the status too."""
+    body = message_body(body)
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        message = _add(ticket, Message.Kind.NOTE, body, author=author)
+        if status is not None and status != ticket.status:
+            ticket.set_status(_checked_status(status), at=message.created_at)
+    return message
+
+
+def reply_as_requester(ticket: Ticket, *, body: str) -> Message:
+    """Add the requester's reply: a ticket that waited on them (pending) or was solved is
+    open again, and staff are told. Raises TicketClosed, TicketInvalid."""
+    body = message_body(body)
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if ticket.is_closed:
+            raise TicketClosed(_("This request is closed. Please send a new one."))
+        last = ticket.messages.order_by("-created_at", "-id").first()
+        if last and last.kind == Message.Kind.REQUESTER and last.body == body:
+            return last  # the same reply sent twice (a double click, a reload)
+        message = _add(ticket, Message.Kind.REQUESTER, body, name=ticket.requester_name)
+        status = Ticket.Status.OPEN if ticket.status in REOPENED_BY_REQUESTER else ticket.status
+        ticket.set_status(status, at=message.created_at)
+        if get_setting("STAFF_EMAILS"):
+            deliveries.schedule(ticket, Delivery.Kind.REQUESTER_REPLY, message=message)
+    return message
+
+
+def mark_solved(ticket: Ticket) -> None:
+    """The requester says the problem is solved. Raises TicketClosed for a closed ticket."""
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if ticket.is_closed:
+            raise TicketClosed(_("This request is closed."))
+        if ticket.status != Ticket.Status.SOLVED:
+            ticket.set_status(Ticket.Status.SOLVED)
+
+
+def set_status(tickets: QuerySet[Ticket], status: str) -> int:
+    """Give every ticket in `tickets` this status; returns how many changed."""
+    return (
+        tickets.exclude(status=_checked_status(status))
+        .order_by()
+        .update(status=status, updated_at=timezone.now())
+    )
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    """The ticket's row, locked until commit, so that concurrent changes apply in turn."""
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def _add(ticket: Ticket, kind: str, body: str, *, author=None, name: str = "") -> Message:
+    if author is not None:
+        name = (getattr(author, "get_full_name", lambda: "")() or author.get_username()).strip()
+    return Message.objects.create(ticket=ticket, kind=kind, author=author, author_name=name,
+                                  body=body)  # fmt: skip
+
+
+def _checked_status(status: str) -> str:
+    if status not in Ticket.Status.values:
+        raise TicketInvalid({"status": [_("Choose a valid status.")]})
+    return status
