@@ -16,6 +16,17 @@
         "DELIVERY_MAX_BACKOFF_SECONDS": 3600,
         "DELIVERY_CLAIM_SECONDS": 300,           # a worker that died holding a delivery
                                                  # lets it go after this long
+        # The help form (/support/new/, and /support/embed/ inside the widget's iframe).
+        "FRAME_ANCESTORS": [],                   # origins that may frame the form, e.g.
+                                                 # ["https://cocalc.com"]; 'self' always may
+        "FORM_USER": "support.requester.django_user",  # function(request) -> dict with
+                                                 # email, name, account_id; or None for anonymous
+        "FORM_TAGS": [],                         # tags on every ticket the form files
+        "FORM_RATE": "5/h",                      # tickets per client IP; None turns it off
+        "FORM_MIN_SECONDS": 3,                   # a form sent sooner after it was shown is refused
+        "FORM_MAX_AGE_SECONDS": 6 * 3600,        # a form shown longer ago must be sent again
+        "FORM_IP_HEADER": None,                  # None: REMOTE_ADDR; behind a proxy e.g.
+                                                 # "HTTP_X_FORWARDED_FOR" (its last address)
     }
 
 Each forwarding backend reads its own keys too (ZENDESK_URL, WEBHOOK_SECRET...): see
@@ -43,6 +54,13 @@ DEFAULTS: dict[str, Any] = {
     "DELIVERY_BACKOFF_SECONDS": 30,
     "DELIVERY_MAX_BACKOFF_SECONDS": 3600,
     "DELIVERY_CLAIM_SECONDS": 300,
+    "FRAME_ANCESTORS": [],
+    "FORM_USER": "support.requester.django_user",
+    "FORM_TAGS": [],
+    "FORM_RATE": "5/h",
+    "FORM_MIN_SECONDS": 3,
+    "FORM_MAX_AGE_SECONDS": 6 * 3600,
+    "FORM_IP_HEADER": None,
     # Forwarding backends' own settings.
     "ZENDESK_URL": REQUIRED,
     "ZENDESK_EMAIL": REQUIRED,

@@ -1,10 +1,16 @@
-"""Forms of the requester's pages. They only collect input: rules live in the domain
-(support.normalise), whose errors the views put back on the fields."""
+"""Forms of the requester's pages: the help form and the reply on a ticket's page. They
+only collect input: rules live in the domain (support.normalise), whose errors the views
+put back on the fields."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .exceptions import TicketInvalid
+from .normalise import MAX_EMAIL, MAX_LOCATION, MAX_NAME, MAX_SUBJECT
+
+# What the widget and the page's script may report about the browser.
+MAX_LANGUAGE = 35
+MAX_SCREEN = 20
 
 
 class ReplyForm(forms.Form):
@@ -23,3 +29,83 @@ class ReplyForm(forms.Form):
         for field, messages in error.errors.items():
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)
+
+
+class TicketForm(forms.Form):
+    """E-mail, name, subject and message, plus the hidden context and the spam guards.
+
+    With `identity` (the logged-in requester) the e-mail and name are not asked.
+    """
+
+    # Field names are TicketRequest's, so its errors land on the right field.
+    email_address = forms.EmailField(
+        label=_("Your e-mail address"),
+        max_length=MAX_EMAIL,
+        help_text=_("We write to you there, and send you the link to your request."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    username = forms.CharField(
+        label=_("Your name"),
+        required=False,
+        max_length=MAX_NAME,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=MAX_SUBJECT)
+    body = forms.CharField(
+        label=_("How can we help?"),
+        help_text=_("You can use Markdown: **bold**, `code`, lists and links."),
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+    # The honeypot: hidden from people and from screen readers (see the template).
+    website = forms.CharField(
+        label=_("Leave this field empty"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+    # Hidden: checked by the guards and the normaliser, whose messages a person can act on
+    # (a person cannot fix a hidden field, so none of these fails the form by itself).
+    token = forms.CharField(required=False, widget=forms.HiddenInput)
+    location = forms.CharField(required=False, widget=forms.HiddenInput)
+    language = forms.CharField(required=False, widget=forms.HiddenInput)
+    screen = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    # Shown in the form; the rest are hidden.
+    asked = ("email_address", "username", "subject", "body")
+
+    def __init__(self, *args, identity=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.identity = identity
+        if identity:
+            # Taken from the account, never from the request: a logged-in person cannot
+            # file as someone else.
+            del self.fields["email_address"], self.fields["username"]
+
+    def clean_location(self) -> str:
+        return self.cleaned_data["location"][:MAX_LOCATION]
+
+    def clean_language(self) -> str:
+        return self.cleaned_data["language"][:MAX_LANGUAGE]
+
+    def clean_screen(self) -> str:
+        return self.cleaned_data["screen"][:MAX_SCREEN]
+
+    def visible(self) -> list[forms.BoundField]:
+        """The fields a person fills in, each pointing screen readers at its help and errors."""
+        bound = [self[name] for name in self.asked if name in self.fields]
+        for field in bound:
+            attrs = field.field.widget.attrs
+            described = [f"{field.auto_id}_helptext"] if field.help_text else []
+            if field.errors:
+                described.append(f"{field.auto_id}_error")
+                attrs["aria-invalid"] = "true"
+            if described:
+                attrs["aria-describedby"] = " ".join(described)
+        return bound
+
+    def renew_token(self, token: str) -> None:
+        """Show the form again with a new token (the old one is spent or expired)."""
+        if self.is_bound:
+            self.data = self.data.copy()
+            self.data["token"] = token
+        else:
+            self.initial["token"] = token

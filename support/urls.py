@@ -2,11 +2,18 @@
 
 from django.urls import path
 
-from . import views
+from . import form_views, views
 
 app_name = "support"
 
 urlpatterns = [
     path("tickets/<uuid:pk>/<str:key>/", views.ticket_detail, name="ticket"),
     path("tickets/<uuid:pk>/<str:key>/solved/", views.ticket_solved, name="ticket-solved"),
+    path("new/", form_views.new_ticket, name="new"),
+    path("new/sent/<uuid:pk>/<str:key>/", form_views.ticket_filed, name="filed"),
+    # The same for the widget's iframe: no site chrome, frameable by FRAME_ANCESTORS.
+    path("embed/", form_views.embedded_ticket, name="embedded_new"),
+    path(
+        "embed/sent/<uuid:pk>/<str:key>/", form_views.embedded_ticket_filed, name="embedded_filed"
+    ),
 ]

@@ -1,0 +1,157 @@
+"""The help form: on the desk's own page, inside the widget's iframe, and what follows it.
+
+Each view translates HTTP into one call of support.tickets.file_ticket, as the API does.
+"""
+
+import secrets
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from . import guards, requester
+from .conf import get_setting, public_url
+from .exceptions import IdempotencyConflict, TicketInvalid
+from .forms import TicketForm
+from .framing import frameable
+from .models import Ticket
+from .normalise import TicketRequest
+from .rendering import render_text
+from .tickets import file_ticket
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def new_ticket(request: HttpRequest) -> HttpResponse:
+    """The help form as a page of the desk (and where the template tag's form posts)."""
+    return _ticket_form(request, embed=False)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@frameable
+def embedded_ticket(request: HttpRequest) -> HttpResponse:
+    """The help form without the site's chrome, for the widget's iframe."""
+    return _ticket_form(request, embed=True)
+
+
+@never_cache
+def ticket_filed(request: HttpRequest, pk, key: str) -> HttpResponse:
+    return _filed(request, pk, key, embed=False)
+
+
+@never_cache
+@frameable
+def embedded_ticket_filed(request: HttpRequest, pk, key: str) -> HttpResponse:
+    return _filed(request, pk, key, embed=True)
+
+
+def _ticket_form(request: HttpRequest, *, embed: bool) -> HttpResponse:
+    identity = requester.form_user(request)
+    preview = None
+    status = 200
+    if request.method == "GET":
+        form = TicketForm(
+            identity=identity,
+            initial={
+                "token": guards.issue_token(),
+                "location": request.GET.get("location", ""),
+                "language": request.GET.get("language", ""),
+                "screen": request.GET.get("screen", ""),
+            },
+        )
+    elif "preview" in request.POST:
+        # Shown again as sent, with the message rendered as the ticket page will; not
+        # checked yet, so that an unfinished form shows no errors.
+        form = TicketForm(identity=identity, initial=request.POST.dict())
+        preview = render_text(request.POST.get("body", ""))
+    else:
+        form = TicketForm(request.POST, identity=identity)
+        if form.is_valid():
+            try:
+                ticket = _file(request, form)
+            except guards.FormRejected as err:
+                form.add_error(None, err.message)
+                if err.renew:
+                    form.renew_token(guards.issue_token())
+                status = err.status
+            except TicketInvalid as err:
+                # Problems with what the page sent unseen (location, info) are the form's.
+                shown = {field.name for field in form.visible()}
+                for field, messages in err.errors.items():
+                    for message in messages:
+                        form.add_error(field if field in shown else None, message)
+            else:
+                name = "support:embedded_filed" if embed else "support:filed"
+                return redirect(name, pk=ticket.pk, key=ticket.access_key)
+    return render(
+        request,
+        "support/new_ticket.html",
+        {
+            "form": form,
+            "preview": preview,
+            "embed": embed,
+            "action": reverse("support:embedded_new" if embed else "support:new"),
+        },
+        status=status,
+    )
+
+
+def _file(request: HttpRequest, form: TicketForm) -> Ticket:
+    """File the form's ticket once, whatever a double click or a replay sends."""
+    data = form.cleaned_data
+    guards.check_honeypot(data["website"])
+    token = guards.check_token(data["token"])
+    identity = form.identity or {
+        "email": data["email_address"],
+        "name": data["username"],
+        "account_id": None,
+    }
+    ticket_request = TicketRequest(
+        email_address=identity["email"],
+        username=identity["name"],
+        account_id=str(identity["account_id"]) if identity["account_id"] else None,
+        subject=data["subject"],
+        body=data["body"],
+        id=str(token.ticket_id),
+        tags=list(get_setting("FORM_TAGS")),
+        location=data["location"],
+        info=requester.client_info(
+            request.headers.get("User-Agent", ""),
+            language=data["language"],
+            screen=data["screen"],
+        ),
+    )
+    if guards.was_used(token):
+        # Sent before: the same ticket again (a double click, or the page reloaded after
+        # sending), unless it was changed or deleted since.
+        if not Ticket.objects.filter(pk=token.ticket_id).exists():
+            raise guards.replayed()
+    else:
+        guards.check_rate(request)
+    try:
+        filed = file_ticket(ticket_request, channel=Ticket.Channel.FORM)
+    except IdempotencyConflict:
+        raise guards.replayed() from None
+    guards.mark_used(token)
+    return filed.ticket
+
+
+def _filed(request: HttpRequest, pk, key: str, *, embed: bool) -> HttpResponse:
+    ticket = Ticket.objects.filter(pk=pk).first()
+    if ticket is None or not secrets.compare_digest(ticket.access_key, key):
+        raise Http404
+    response = render(
+        request,
+        "support/ticket_filed.html",
+        {
+            "ticket": ticket,
+            "ticket_url": public_url(ticket.get_absolute_url(), request),
+            "confirm": get_setting("CONFIRM_TO_REQUESTER"),
+            "embed": embed,
+        },
+    )
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response

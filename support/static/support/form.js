@@ -1,0 +1,13 @@
+// The help form: tell support what the browser shows, and bring errors to the reader.
+(function () {
+  document.querySelectorAll(".support-form").forEach(function (form) {
+    var set = function (name, value) {
+      var input = form.elements[name];
+      if (input && !input.value) input.value = value;
+    };
+    set("language", navigator.language || "");
+    set("screen", screen.width + "x" + screen.height);
+    var errors = form.querySelector(".support-errors");
+    if (errors) errors.focus();
+  });
+})();
