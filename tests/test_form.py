@@ -38,7 +38,7 @@ def open_form(client: Client, path: str = "/support/new/") -> dict[str, str]:
     return form_fields(response.content.decode())
 
 
-def send(client: Client, fields: dict, path: str = "/support/new/", **overrides):
+def send(client: Client, fields: dict, path: str = "/support/new/", headers=None, **overrides):
     data = {
         **fields,
         "email_address": "jane@example.com",
@@ -48,7 +48,7 @@ def send(client: Client, fields: dict, path: str = "/support/new/", **overrides)
         "send": "1",
         **overrides,
     }
-    return client.post(path, data, HTTP_USER_AGENT=CHROME)
+    return client.post(path, data, headers={"User-Agent": CHROME, **(headers or {})})
 
 
 def test_form_asks_for_email_name_subject_and_message_with_labels():
