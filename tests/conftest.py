@@ -1,6 +1,8 @@
 import base64
+import os
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -10,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from support import keys
-from tests.receivers import HttpReceiver, SmtpServer
+from tests.receivers import HostSite, HttpReceiver, SmtpServer
 
 ACCOUNT = uuid.UUID("291f43c1-deae-431c-b763-712307fa6859")
 OTHER_ACCOUNT = uuid.UUID("0c7ae00c-ea43-4981-b454-90d4a8b1ac47")
@@ -107,3 +109,74 @@ def http_receiver():
     receiver = HttpReceiver().start()
     yield receiver
     receiver.stop()
+
+
+# Browser tests: Debian's Chromium, driven by Playwright (never a browser Playwright downloads).
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+
+@pytest.fixture(scope="module")
+def _orm_beside_playwright():
+    # Playwright's sync API runs an asyncio loop in this thread while it is started, which
+    # trips Django's guard against ORM calls from async code; the tests' own ORM calls (and
+    # the test database's flushes) are plain sync code. Only while a module's browser runs.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="module")
+def browser(_orm_beside_playwright, django_db_setup):
+    """One Chromium per test module, stopped before the next module's tests run (which
+    must find no event loop running)."""
+    if not Path(CHROMIUM).exists():
+        message = f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message + ": .ci/run installs it", pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def desk(browser, live_server, transactional_db, settings):
+    """The desk served to the browser, with links pointing at it; its URL."""
+    settings.SUPPORT = {**settings.SUPPORT, "PUBLIC_URL": live_server.url}
+    return live_server.url
+
+
+@pytest.fixture
+def page(browser, desk):
+    """A fresh browser profile's page. `page.dialogs` records every alert() and the like
+    (none may ever open: a script in a message must never run)."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.dialogs = []
+
+    def record(dialog):
+        page.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def host_site():
+    site = HostSite().start()
+    yield site
+    site.stop()

@@ -132,3 +132,39 @@ def zendesk_stand_in():
 
     respond.made = made
     return respond
+
+
+class HostSite:
+    """Another web site, on its own origin (http://127.0.0.1:<port>): serves `pages`, a
+    dict of path to HTML, as a platform embedding the help widget would."""
+
+    def __init__(self):
+        self.pages: dict[str, str] = {}
+
+    def start(self) -> "HostSite":
+        pages = self.pages
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                html = pages.get(self.path.split("?")[0])
+                body = (html or "not found").encode()
+                self.send_response(200 if html else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
