@@ -170,6 +170,14 @@ SUPPORT = {
     "DELIVERY_CLAIM_SECONDS": env.float("SUPPORT_DELIVERY_CLAIM_SECONDS", default=300),
     "API_RATE": env("SUPPORT_API_RATE", default="120/min") or None,
     "MAX_REQUEST_BYTES": env.int("SUPPORT_MAX_REQUEST_BYTES", default=1024 * 1024),
+    # The help form, and the sites that may show it in the widget's iframe.
+    "FRAME_ANCESTORS": env.list("SUPPORT_FRAME_ANCESTORS", default=[]),
+    "FORM_USER": env("SUPPORT_FORM_USER", default="support.requester.django_user") or None,
+    "FORM_TAGS": env.list("SUPPORT_FORM_TAGS", default=[]),
+    "FORM_RATE": env("SUPPORT_FORM_RATE", default="5/h") or None,
+    "FORM_MIN_SECONDS": env.float("SUPPORT_FORM_MIN_SECONDS", default=3),
+    "FORM_MAX_AGE_SECONDS": env.float("SUPPORT_FORM_MAX_AGE_SECONDS", default=6 * 3600),
+    "FORM_IP_HEADER": env("SUPPORT_FORM_IP_HEADER", default=None) or None,
 }
 
 LOGGING = {

@@ -1,5 +1,6 @@
 """Start-up checks of the app's settings (`manage.py check`)."""
 
+import re
 from urllib.parse import urlsplit
 
 from django.core.checks import Error, register
@@ -93,4 +94,51 @@ def check_deliveries(app_configs, **kwargs) -> list[Error]:
                 id="support.E007",
             )
         )
+    return errors
+
+
+# An origin, as CSP's frame-ancestors takes it: https://cocalc.com, http://localhost:3000,
+# https://*.example.com. Nothing that could end the directive or add another.
+ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9.-]+(:\d+)?")
+
+
+@register()
+def check_form(app_configs, **kwargs) -> list[Error]:
+    errors = []
+    rate = get_setting("FORM_RATE")
+    if rate:
+        try:
+            SimpleRateThrottle.parse_rate(None, rate)
+        except (ValueError, KeyError, IndexError):
+            errors.append(
+                Error(
+                    f"SUPPORT['FORM_RATE'] = {rate!r} is not a rate.",
+                    hint="Use a rate such as '5/h', or None to turn the form's throttle off.",
+                    id="support.E010",
+                )
+            )
+    ancestors = get_setting("FRAME_ANCESTORS")
+    if isinstance(ancestors, str) or not all(
+        isinstance(origin, str) and ORIGIN.fullmatch(origin) for origin in ancestors
+    ):
+        errors.append(
+            Error(
+                f"SUPPORT['FRAME_ANCESTORS'] = {ancestors!r} is not a list of origins.",
+                hint="The sites that may show the help form, e.g. ['https://cocalc.com'].",
+                id="support.E011",
+            )
+        )
+    path = get_setting("FORM_USER")
+    if path:
+        try:
+            import_string(path)
+        except ImportError as err:
+            errors.append(
+                Error(
+                    f"SUPPORT['FORM_USER'] = {path!r} cannot be imported: {err}",
+                    hint="A dotted path to a function(request) returning the logged-in "
+                    "requester's email, name and account_id, or None to ask everyone.",
+                    id="support.E012",
+                )
+            )
     return errors

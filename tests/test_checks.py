@@ -1,6 +1,7 @@
 """Start-up checks catch settings the app cannot work with."""
 
 import pytest
+from django.core.checks import run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
@@ -60,3 +61,28 @@ def test_good_settings_pass(settings):
         "WEBHOOK_SECRET": "s3cret",
     }
     call_command("check")
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "error"),
+    [
+        ("FORM_RATE", "lots", "support.E010"),
+        ("FRAME_ANCESTORS", "https://cocalc.com", "support.E011"),
+        ("FRAME_ANCESTORS", ["https://cocalc.com; script-src *"], "support.E011"),
+        ("FRAME_ANCESTORS", ["*"], "support.E011"),
+        ("FORM_USER", "nowhere.function", "support.E012"),
+    ],
+)
+def test_bad_form_settings_are_reported(settings, setting, value, error):
+    assert error in check_ids(settings, SITE_URL="https://x.example", **{setting: value})
+
+
+def test_good_form_settings_pass(settings):
+    settings.SUPPORT = {
+        **settings.SUPPORT,
+        "FORM_RATE": "10/min",
+        "FRAME_ANCESTORS": ["https://cocalc.com", "http://localhost:3000", "https://*.x.org"],
+        "FORM_USER": "support.requester.django_user",
+    }
+
+    assert [error.id for error in run_checks() if error.id.startswith("support.")] == []
