@@ -23,14 +23,14 @@ from .tickets import file_ticket
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def new_ticket(request: HttpRequest) -> HttpResponse:
     """The help form as a page of the desk (and where the template tag's form posts)."""
     return _ticket_form(request, embed=False)
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @frameable
 def embedded_ticket(request: HttpRequest) -> HttpResponse:
     """The help form without the site's chrome, for the widget's iframe."""

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from support import keys
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.receivers import HostSite, HttpReceiver, SmtpServer
 
 ACCOUNT = uuid.UUID("291f43c1-deae-431c-b763-712307fa6859")
@@ -109,17 +110,6 @@ def http_receiver():
     receiver = HttpReceiver().start()
     yield receiver
     receiver.stop()
-
-
-# Browser tests: Debian's Chromium, driven by Playwright (never a browser Playwright downloads).
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 
 
 @pytest.fixture(scope="module")
