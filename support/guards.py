@@ -77,15 +77,16 @@ def check_token(value: str) -> Token:
     age = clock() - token.issued_at
     minimum = get_setting("FORM_MIN_SECONDS")
     if age < minimum:
+        seconds = math.ceil(minimum)
         raise FormRejected(
             ngettext(
                 "The form was sent less than %(seconds)d second after it was opened, faster "
                 "than a person writes. Please check your message and send it again.",
                 "The form was sent less than %(seconds)d seconds after it was opened, faster "
                 "than a person writes. Please check your message and send it again.",
-                minimum,
+                seconds,
             )
-            % {"seconds": minimum}
+            % {"seconds": seconds}
         )
     maximum = get_setting("FORM_MAX_AGE_SECONDS")
     if age > maximum:

@@ -66,6 +66,7 @@ def test_scripts_in_subject_and_message_never_run_in_preview_or_on_the_ticket_pa
 
     preview = page.locator(".support-preview")
     preview.wait_for()
+    assert page.evaluate("document.activeElement.id") == "support-preview"  # read next
     assert preview.locator("strong").inner_text() == "bold"
     assert preview.locator("script, img[onerror]").count() == 0
     page.get_by_role("button", name="Send").click()

@@ -345,3 +345,57 @@ def test_form_user_none_asks_everyone(settings, user):
     client.force_login(user)
 
     assert 'name="email_address"' in client.get("/support/new/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "browser", "os", "mobile"),
+    [
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0",
+            "Firefox 140",
+            "Windows",
+            False,
+        ),
+        (
+            (
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 "
+                "(KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1"
+            ),
+            "Safari 18",
+            "iOS",
+            True,
+        ),
+        (
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like "
+                "Gecko) Chrome/140.0.0.0 Safari/537.36 Edg/140.0.0.0"
+            ),
+            "Edge 140",
+            "macOS",
+            False,
+        ),
+        (
+            (
+                "Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) "
+                "Chrome/140.0.0.0 Mobile Safari/537.36"
+            ),
+            "Chrome 140",
+            "Android",
+            True,
+        ),
+    ],
+)
+def test_browser_and_system_are_read_from_the_user_agent(user_agent, browser, os, mobile):
+    client = Client()
+    send(client, open_form(client), headers={"User-Agent": user_agent})
+
+    info = Ticket.objects.get().info
+    assert (info["browser"], info["os"], info["mobile"]) == (browser, os, mobile)
+    assert info["user_agent"] == user_agent
+
+
+def test_unknown_user_agent_is_kept_without_guesses():
+    client = Client()
+    send(client, open_form(client), headers={"User-Agent": "curl/8.5"})
+
+    assert Ticket.objects.get().info == {"mobile": False, "user_agent": "curl/8.5"}

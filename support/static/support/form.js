@@ -7,7 +7,8 @@
     };
     set("language", navigator.language || "");
     set("screen", screen.width + "x" + screen.height);
-    var errors = form.querySelector(".support-errors");
-    if (errors) errors.focus();
+    // After sending or previewing, start reading where the news is.
+    var news = form.querySelector(".support-errors") || form.querySelector(".support-preview");
+    if (news) news.focus();
   });
 })();
