@@ -109,10 +109,11 @@ def _file(request: HttpRequest, form: TicketForm) -> Ticket:
         "name": data["username"],
         "account_id": None,
     }
+    account_id = identity.get("account_id")
     ticket_request = TicketRequest(
         email_address=identity["email"],
-        username=identity["name"],
-        account_id=str(identity["account_id"]) if identity["account_id"] else None,
+        username=identity.get("name") or "",
+        account_id=str(account_id) if account_id else None,
         subject=data["subject"],
         body=data["body"],
         id=str(token.ticket_id),

@@ -53,6 +53,7 @@ class TicketForm(forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=MAX_SUBJECT)
     body = forms.CharField(
         label=_("How can we help?"),
+        strip=False,  # leading spaces are Markdown (an indented code block)
         help_text=_("You can use Markdown: **bold**, `code`, lists and links."),
         widget=forms.Textarea(attrs={"rows": 8}),
     )

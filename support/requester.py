@@ -49,6 +49,8 @@ def django_user(request: HttpRequest) -> Identity | None:
     return {"email": email, "name": name, "account_id": getattr(user, "account_id", None)}
 
 
+MAX_USER_AGENT = 512
+
 # Most specific first: Edge and Opera say "Chrome" too, Chrome says "Safari".
 _BROWSERS = [
     ("Edge", r"Edg(?:e|A|iOS)?/(\d+)"),
@@ -72,6 +74,7 @@ def client_info(user_agent: str, *, language: str = "", screen: str = "") -> dic
     """The ticket's `info`: browser and OS (read from the User-Agent by simple rules, enough
     for support to reproduce a problem), mobile or not, language, screen size, user agent."""
     info: dict[str, Any] = {}
+    user_agent = user_agent[:MAX_USER_AGENT]
     for name, pattern in _BROWSERS:
         if match := re.search(pattern, user_agent):
             info["browser"] = f"{name} {match.group(1)}"

@@ -399,3 +399,12 @@ def test_unknown_user_agent_is_kept_without_guesses():
     send(client, open_form(client), headers={"User-Agent": "curl/8.5"})
 
     assert Ticket.objects.get().info == {"mobile": False, "user_agent": "curl/8.5"}
+
+
+def test_message_keeps_its_leading_spaces_and_blank_message_is_refused():
+    client = Client()
+    blank = send(client, open_form(client), body="   \n  ")
+    assert "This field may not be blank." in blank.content.decode()
+
+    send(client, open_form(client), body="    indented code\ntext")
+    assert Ticket.objects.get().body == "    indented code\ntext"
