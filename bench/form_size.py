@@ -9,8 +9,9 @@ What it does:
 1. Prints the widget's size (support/static/support/widget.js): raw, and gzipped at level
    9, as `collectstatic` stores it for WhiteNoise (CompressedStaticFilesStorage). The aim
    is under 5 KB gzipped.
-2. Serves the project as the README deploys it: gunicorn, DJANGO_DEBUG=false, a SQLite
-   database in a temporary directory, WhiteNoise serving the static files.
+2. Serves the project as the README deploys it: `collectstatic` (gzipped copies made),
+   gunicorn, DJANGO_DEBUG=false, a SQLite database in a temporary directory, WhiteNoise
+   serving the collected static files (compressed for a browser that accepts gzip).
 3. In Debian's Chromium (Playwright, a fresh profile, so nothing is cached) it opens
    - the form's own page, /support/new/, and
    - a page of another site (a local http.server on 127.0.0.1) with the widget's script
@@ -18,11 +19,10 @@ What it does:
    and sums, for every response the browser received from the desk, the bytes on the wire:
    the body as transferred (compressed if the server compressed it) plus the headers, as
    Chromium reports them (Request.sizes()). Each resource is listed.
-4. Nothing is compressed as served: Django sends HTML as it is (no GZipMiddleware), and
-   WhiteNoise, finding the static files through the finders (WHITENOISE_USE_FINDERS, no
-   `collectstatic` in the README's deployment), has no gzipped copies to send. So it also
-   prints each response's body gzipped (level 6, as a reverse proxy would) and the total
-   with compression: what a deployment behind a compressing proxy transfers.
+4. Django sends HTML uncompressed (no GZipMiddleware: compressing pages that hold secrets,
+   such as CSRF tokens and ticket links, next to text an attacker chose invites BREACH).
+   So it also prints each response's body gzipped (level 6, as a reverse proxy would) and
+   the total with compression: what a deployment behind a compressing proxy transfers.
 """
 
 import gzip
@@ -97,8 +97,10 @@ def main() -> None:
             DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
             SUPPORT_FRAME_ANCESTORS=site.origin,
             SUPPORT_FORM_RATE="",
+            DJANGO_STATIC_ROOT=str(Path(tmp) / "static"),
         )
         try:
+            stack.manage("collectstatic", "--noinput")
             # Threads: a sync worker would sit on a browser's idle pre-opened connection.
             served = stack.serve(workers=1, threads=4)
             desk = served.replace("127.0.0.1", "localhost")  # another site than the host

@@ -103,7 +103,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "var" / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -112,8 +112,9 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Serve static files without `collectstatic` when running from a checkout.
-WHITENOISE_USE_FINDERS = True
+# Serve static files without `collectstatic` when running from a checkout. Once
+# `collectstatic` has run (production), serve what it collected: compressed copies included.
+WHITENOISE_USE_FINDERS = DEBUG or not Path(STATIC_ROOT).is_dir()
 
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_PROXY", False) else None
