@@ -2,7 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -63,6 +63,23 @@ class ApiKey(models.Model):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+
+
+# Staff's queue order: what needs work first.
+QUEUE_ORDER = ("new", "open", "pending", "solved", "closed")
+
+
+def status_rank() -> Case:
+    """A ticket's place in staff's queue by status (0 = new ... 4 = closed).
+
+    An index covers this exact expression (support_tkt_queue): order and filter by it as
+    returned here, or the database cannot use the index.
+    """
+    return Case(
+        *(When(status=status, then=Value(rank)) for rank, status in enumerate(QUEUE_ORDER)),
+        default=Value(len(QUEUE_ORDER)),
+        output_field=models.IntegerField(),
+    )
 
 
 class Ticket(models.Model):
@@ -152,6 +169,18 @@ class Ticket(models.Model):
         verbose_name_plural = _("tickets")
         ordering = ["-updated_at", "-id"]
         indexes = [
+            # Staff's queue: open work first, most recently touched first; also serves a
+            # filter on one status, written as a filter on its rank (see status_rank()).
+            models.Index(
+                status_rank(), F("updated_at").desc(), F("id").desc(), name="support_tkt_queue"
+            ),
+            # The admin's accounts list walks this to find recently active accounts.
+            models.Index(
+                F("updated_at").desc(),
+                F("id").desc(),
+                condition=Q(account_id__isnull=False),
+                name="support_tkt_account_activity",
+            ),
             models.Index(fields=["account_id", "-updated_at", "-id"], name="support_tkt_account"),
             models.Index(fields=["-created_at"], name="support_tkt_created"),
             models.Index(
@@ -284,3 +313,20 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.get_status_display()}"
+
+
+class Account(Ticket):
+    """An account as staff see it: its tickets, keys and activity.
+
+    Accounts live on the platform, not here; this proxy only gives the admin a place for
+    its accounts list and pages, and their permission (`support.view_account`).
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return str(self.account_id)
