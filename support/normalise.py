@@ -175,6 +175,18 @@ def message_body(value: Any) -> str:
     return value
 
 
+def clean_tags(value: Any) -> list[str]:
+    """Tags as every ticket stores them (lower case, unique, sorted), for staff's edits.
+
+    Raises TicketInvalid({"tags": [...]}) for tags a requester could not have sent either.
+    """
+    errors: list[str] = []
+    tags = _tags(value, errors.append)
+    if errors:
+        raise TicketInvalid({"tags": errors})
+    return tags
+
+
 def _tags(value: Any, fail) -> list[str]:
     if value is None:
         return []

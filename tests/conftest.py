@@ -5,13 +5,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from support import keys
+from support.models import Ticket
+from support.tickets import TicketRequest, file_ticket
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.receivers import HostSite, HttpReceiver, SmtpServer
 
@@ -170,3 +174,36 @@ def host_site():
     site = HostSite().start()
     yield site
     site.stop()
+
+
+def make_ticket(**fields) -> Ticket:
+    """A ticket filed as the web form files one, then given `fields` (status, updated_at...)
+    as if it had lived a while. Keys of ticket_payload() (subject, account_id, tags...)
+    go into the request."""
+    request_fields = {k: fields.pop(k) for k in list(fields) if k in TicketRequest.field_names()}
+    payload = ticket_payload(**request_fields)
+    if "email_address" in fields:
+        payload["email_address"] = fields.pop("email_address")
+    ticket = file_ticket(TicketRequest(**payload), channel=fields.pop("channel", "form")).ticket
+    if fields:
+        Ticket.objects.filter(pk=ticket.pk).update(**fields)
+        ticket.refresh_from_db()
+    return ticket
+
+
+@pytest.fixture
+def support_staff(db):
+    """A staff user in the "Support staff" group (made by a migration), not a superuser."""
+    user = User.objects.create_user(
+        "agent", "agent@example.com", "pw", first_name="Ada", last_name="Agent", is_staff=True
+    )
+    user.groups.add(Group.objects.get(name="Support staff"))
+    return user
+
+
+@pytest.fixture
+def staff_client(support_staff):
+    """A test client logged in to the admin as `support_staff`."""
+    client = Client()
+    client.force_login(support_staff)
+    return client

@@ -1,0 +1,294 @@
+"""The ticket list and the ticket page: staff's queue, and where they answer."""
+
+import csv
+import uuid
+
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from .. import conversation, deliveries
+from ..conf import site_url
+from ..exceptions import TicketInvalid
+from ..models import Delivery, Ticket, status_rank
+from ..rendering import render_text
+from .deliveries import retried
+from .filters import HasAccountFilter, StatusFilter, TagFilter
+from .forms import ConversationForm, TicketForm
+from .pagination import CappedPaginationMixin
+
+CONVERSATION_MARKER = "_conversation"  # names the reply form's submit button
+CSV_CHUNK = 2000
+CSV_COLUMNS = [
+    ("id", gettext_lazy("id")),
+    ("subject", gettext_lazy("subject")),
+    ("requester_name", gettext_lazy("requester name")),
+    ("requester_email", gettext_lazy("requester e-mail")),
+    ("account_id", gettext_lazy("account id")),
+    ("status", gettext_lazy("status")),
+    ("tags", gettext_lazy("tags")),
+    ("channel", gettext_lazy("channel")),
+    ("location", gettext_lazy("location")),
+    ("created_at", gettext_lazy("created")),
+    ("updated_at", gettext_lazy("updated")),
+]
+
+
+def account_link(account_id: uuid.UUID | None, *, short: bool = False) -> str:
+    """An account id as a link to its page in the admin (`short`: its first 8 characters,
+    the whole id in the title), or a dash."""
+    if account_id is None:
+        return "–"
+    url = reverse("admin:support_account_detail", args=[account_id])
+    text = f"{str(account_id)[:8]}…" if short else account_id
+    return format_html('<a href="{}" title="{}">{}</a>', url, account_id, text)
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    fields = ["kind", "status", "attempts", "next_attempt_at", "sent_at", "last_error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = gettext_lazy("deliveries (e-mail and forwarding)")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class TicketChangeList(ChangeList):
+    """The list reads only what it shows: bodies can be long."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        return queryset.defer("body", "description", "info", "fingerprint")
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for a streamed csv.writer."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@admin.register(Ticket)
+class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
+    form = TicketForm
+    list_display = [
+        "subject", "requester", "account", "status", "tag_list", "channel", "created_at",
+        "updated_at",
+    ]  # fmt: skip
+    list_filter = [
+        StatusFilter, TagFilter, "channel", HasAccountFilter, ("created_at",
+        admin.DateFieldListFilter), ("updated_at", admin.DateFieldListFilter),
+    ]  # fmt: skip
+    search_fields = ["subject", "requester_name", "requester_email"]
+    search_help_text = gettext_lazy(
+        "Subject, requester name or e-mail; or paste a ticket id or an account id."
+    )
+    # Open work first, then most recently touched: the order of the index support_tkt_queue.
+    ordering = [status_rank().asc(), "-updated_at", "-id"]
+    # Only orders an index can serve: any other would sort every matching row.
+    sortable_by = ["created_at"]
+    list_per_page = 50
+    fields = ["status", "tags"]
+    inlines = [DeliveryInline]
+    actions = ["mark_solved", "mark_closed", "retry_failed_deliveries"]
+    change_form_template = "admin/support/ticket/change_form.html"
+    view_on_site = False  # the page links to the requester's page under its own name
+
+    # --- the list
+
+    @admin.display(description=gettext_lazy("requester"))
+    def requester(self, ticket: Ticket) -> str:
+        if ticket.requester_name and ticket.requester_name != ticket.requester_email:
+            return format_html("{} &lt;{}&gt;", ticket.requester_name, ticket.requester_email)
+        return ticket.requester_email
+
+    @admin.display(description=gettext_lazy("account"))
+    def account(self, ticket: Ticket) -> str:
+        return account_link(ticket.account_id, short=True)
+
+    @admin.display(description=gettext_lazy("tags"))
+    def tag_list(self, ticket: Ticket) -> str:
+        return ", ".join(ticket.tags or [])
+
+    def get_search_results(self, request, queryset, search_term):
+        # A pasted id goes straight to the primary key and the account index, instead of
+        # matching text in every row.
+        try:
+            wanted = uuid.UUID(search_term.strip())
+        except ValueError:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(Q(pk=wanted) | Q(account_id=wanted)), False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("api_key")
+
+    def get_changelist(self, request, **kwargs):
+        return TicketChangeList
+
+    # --- actions
+
+    @admin.action(
+        description=gettext_lazy("Mark the selected tickets solved"), permissions=["change"]
+    )
+    def mark_solved(self, request, queryset):
+        self._set_status(request, queryset, Ticket.Status.SOLVED)
+
+    @admin.action(description=gettext_lazy("Close the selected tickets"), permissions=["change"])
+    def mark_closed(self, request, queryset):
+        self._set_status(request, queryset, Ticket.Status.CLOSED)
+
+    def _set_status(self, request, queryset, status: str) -> None:
+        count = conversation.set_status(queryset, status)
+        label = Ticket.Status(status).label
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d ticket set to %(status)s.", "%(count)d tickets set to %(status)s.", count
+            )
+            % {"count": count, "status": label},
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description=gettext_lazy("Retry failed deliveries of the selected tickets"),
+        permissions=["change"],
+    )
+    def retry_failed_deliveries(self, request, queryset):
+        retried(self, request, deliveries.retry(Delivery.objects.filter(ticket__in=queryset)))
+
+    # --- the ticket page
+
+    def has_add_permission(self, request) -> bool:
+        return False  # tickets come from requesters, through support.tickets.file_ticket
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def save_model(self, request, obj, form, change):
+        # Status goes through the conversation's write path (it records the change for the
+        # requester); tags are staff's own bookkeeping.
+        if "status" in form.changed_data:
+            conversation.set_status(Ticket.objects.filter(pk=obj.pk), obj.status)
+        if "tags" in form.changed_data:
+            obj.save(update_fields=["tags"])
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        if request.method == "POST" and CONVERSATION_MARKER in request.POST:
+            answered = self._converse(request, object_id)
+            if not isinstance(answered, ConversationForm):
+                return answered
+            # The reply was refused: show the page again with the form and its errors.
+            extra_context["conversation_form"] = answered
+            request.method = "GET"
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(self._page_context(request, obj, context))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _page_context(self, request, ticket: Ticket, context: dict) -> dict:
+        info = dict(ticket.info or {})
+        course = info.get("course")
+        return {
+            "description_html": render_text(ticket.description or ticket.body),
+            "location_url": site_url() + ticket.location if ticket.location else "",
+            "course_url": f"{site_url()}/projects/{course}" if isinstance(course, str) else "",
+            "info_rows": sorted(info.items()),
+            "account_html": account_link(ticket.account_id),
+            "conversation": [
+                (message, render_text(message.body)) for message in ticket.messages.all()
+            ],
+            "conversation_form": context.get("conversation_form") or ConversationForm(),
+            "conversation_marker": CONVERSATION_MARKER,
+            "can_answer": self.has_change_permission(request, ticket),
+            "requester_page": ticket.get_absolute_url(),
+        }
+
+    def _converse(self, request, object_id):
+        """Send a reply or add a note; a redirect when done, else the form with errors."""
+        ticket = self.get_object(request, object_id)
+        if ticket is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, ticket):
+            raise PermissionDenied
+        form = ConversationForm(request.POST)
+        if not form.is_valid():
+            return form
+        body = form.cleaned_data["body"]
+        try:
+            if form.cleaned_data["kind"] == ConversationForm.NOTE:
+                status = form.cleaned_data["status"] or None
+                conversation.add_note(ticket, author=request.user, body=body, status=status)
+                done = _("Note added.")
+            else:
+                status = form.cleaned_data["status"] or None
+                conversation.reply(ticket, author=request.user, body=body, status=status)
+                done = _("Reply sent to %(email)s.") % {"email": ticket.requester_email}
+        except TicketInvalid as err:
+            for message in err.errors.get("body", []):
+                form.add_error("body", message)
+            for field, problems in err.errors.items():
+                if field != "body":
+                    form.add_error(None, problems)
+            return form
+        self.message_user(request, done, messages.SUCCESS)
+        return HttpResponseRedirect(request.path)
+
+    # --- export
+
+    def get_urls(self):
+        urls = [
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name="support_ticket_export",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "export_query": request.GET.urlencode()}
+        return super().changelist_view(request, extra_context)
+
+    def export_view(self, request):
+        """The list as filtered and searched, as CSV, streamed in chunks of CSV_CHUNK rows."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        rows = changelist.queryset.values_list(*(name for name, _label in CSV_COLUMNS))
+        writer = csv.writer(_Echo())
+
+        def lines():
+            yield writer.writerow([str(label) for _name, label in CSV_COLUMNS])
+            for row in rows.iterator(chunk_size=CSV_CHUNK):
+                yield writer.writerow(_csv_row(row))
+
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="tickets-{stamp}.csv"'
+        return response
+
+
+def _csv_row(row: tuple) -> list:
+    tags = [name for name, _label in CSV_COLUMNS].index("tags")
+    values = list(row)
+    values[tags] = ", ".join(values[tags] or [])
+    values = ["" if value is None else value for value in values]
+    # A cell starting with = + - @ is a formula to a spreadsheet: neutralise it, since
+    # subjects and names come from anyone.
+    return [
+        "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
+        for v in values
+    ]
