@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core import mail
 from django.db import connection
 from django.test import Client
@@ -195,6 +196,8 @@ def test_reply_is_mailed_to_the_requester_and_shown_on_their_page(staff_client):
     assert ticket.status == Ticket.Status.PENDING
     message = Message.objects.get()
     assert (message.kind, message.author.username) == ("reply", "agent")
+    [entry] = LogEntry.objects.filter(object_id=str(ticket.pk))  # in the ticket's history
+    assert entry.user.username == "agent" and "Reply to the requester" in str(entry)
     run_worker()
     [sent] = mail.outbox
     assert sent.to == ["jane@example.com"] and "Installed" in sent.body

@@ -129,9 +129,6 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
             return super().get_search_results(request, queryset, search_term)
         return queryset.filter(Q(pk=wanted) | Q(account_id=wanted)), False
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("api_key")
-
     def get_changelist(self, request, **kwargs):
         return TicketChangeList
 
@@ -188,7 +185,8 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
             answered = self._converse(request, object_id)
             if not isinstance(answered, ConversationForm):
                 return answered
-            # The reply was refused: show the page again with the form and its errors.
+            # The reply was refused: show the page again with the form and its errors, as
+            # a GET, so that the stock form is not bound to (and saved from) this POST.
             extra_context["conversation_form"] = answered
             request.method = "GET"
         return super().change_view(request, object_id, form_url, extra_context)
@@ -227,14 +225,15 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
         if not form.is_valid():
             return form
         body = form.cleaned_data["body"]
+        status = form.cleaned_data["status"] or None
         try:
             if form.cleaned_data["kind"] == ConversationForm.NOTE:
-                status = form.cleaned_data["status"] or None
-                conversation.add_note(ticket, author=request.user, body=body, status=status)
+                message = conversation.add_note(
+                    ticket, author=request.user, body=body, status=status
+                )
                 done = _("Note added.")
             else:
-                status = form.cleaned_data["status"] or None
-                conversation.reply(ticket, author=request.user, body=body, status=status)
+                message = conversation.reply(ticket, author=request.user, body=body, status=status)
                 done = _("Reply sent to %(email)s.") % {"email": ticket.requester_email}
         except TicketInvalid as err:
             for message in err.errors.get("body", []):
@@ -243,6 +242,8 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
                 if field != "body":
                     form.add_error(None, problems)
             return form
+        # The ticket's history in the admin shows who answered when.
+        self.log_change(request, ticket, [{"added": {"name": "message", "object": str(message)}}])
         self.message_user(request, done, messages.SUCCESS)
         return HttpResponseRedirect(request.path)
 
