@@ -6,11 +6,11 @@ API creates in one statement), so these read what is there, through indexes, wit
 counting or grouping the whole ticket table:
 
 - `recent_accounts()` walks the tickets newest-updated first (index
-  support_tkt_account_activity) collecting distinct account ids, then groups only those
-  accounts' tickets (index support_tkt_account). A later page skips, within the walk,
-  the accounts of earlier pages, probing each ticket's account in the account index; so
-  it costs more the deeper it is (about a millisecond per earlier page at 50,000
-  accounts), which suits a list people read from the top and search otherwise.
+  support_tkt_account_activity), keeping each ticket that is its account's latest (one
+  probe of the account index, support_tkt_account, per ticket walked): the accounts in
+  order of last activity. A page starts where the previous one ended, so it reads about
+  as many tickets as were updated in its span of time, however deep it is. Then one
+  GROUP BY over just that page's accounts gives their counts.
 - `summary()` groups one account's tickets by status.
 """
 
@@ -18,14 +18,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Exists, Max, Min, OuterRef
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q
 
 from .models import Ticket
-
-# Rows read per step of the walk: at 20 tickets per account, the 50 most recently active
-# accounts are nearly always within the first few hundred tickets.
-WALK_CHUNK = 500
-MAX_WALK = 50_000  # never read more than this many index entries for one page
 
 
 @dataclass
@@ -55,12 +50,21 @@ class AccountSummary:
         return self.count(Ticket.Status.NEW) + self.count(Ticket.Status.OPEN)
 
 
+@dataclass(frozen=True)
+class Position:
+    """A place in the walk: the ticket (its updated_at and id) an account list page ended
+    at. The next page starts strictly after it."""
+
+    updated_at: datetime
+    ticket_id: uuid.UUID
+
+
 @dataclass
 class AccountPage:
     """One page of the accounts list, most recently active first."""
 
     accounts: list[AccountSummary]
-    next_before: datetime | None  # pass as `before` for the next page; None: no more
+    next: Position | None  # where the next page starts; None: this is the last page
 
 
 def summaries(account_ids: list[uuid.UUID]) -> dict[uuid.UUID, AccountSummary]:
@@ -87,73 +91,30 @@ def summary(account_id: uuid.UUID) -> AccountSummary:
     return summaries([account_id]).get(account_id, AccountSummary(account_id))
 
 
-def recent_accounts(*, limit: int, before: datetime | None = None) -> AccountPage:
-    """The `limit` accounts whose last ticket activity is the most recent strictly before
-    `before` (or at all, if None), with their summaries; two queries in the usual case.
-
-    Walking tickets newest-updated first, the first time an account is met is its last
-    activity within the walk; an account whose last activity is at or after `before` was
-    on an earlier page and is skipped. So accepted accounts come in the page's order.
-    """
-    accepted: list[AccountSummary] = []
-    seen: set[uuid.UUID] = set()
-    pending: list[uuid.UUID] = []  # met in the walk, not yet summarised, in walk order
-    walk = _walk(before)
-    exhausted = False
-    while len(accepted) < limit:
-        while len(pending) < limit - len(accepted) and not exhausted:
-            try:
-                account_id = next(walk)
-            except StopIteration:
-                exhausted = True
-                break
-            if account_id not in seen:
-                seen.add(account_id)
-                pending.append(account_id)
-        if not pending:
-            break
-        batch, pending = pending, []
-        found = summaries(batch)
-        accepted.extend(
-            found[a]
-            for a in batch
-            if a in found and (before is None or found[a].last_activity < before)
+def recent_accounts(*, limit: int, after: Position | None = None) -> AccountPage:
+    """The `limit` accounts with the most recent ticket activity (after `after`, the end
+    of the previous page, if given), with their summaries; two queries."""
+    newer = Ticket.objects.filter(
+        Q(updated_at__gt=OuterRef("updated_at"))
+        | Q(updated_at=OuterRef("updated_at"), id__gt=OuterRef("id")),
+        account_id=OuterRef("account_id"),
+        updated_at__gte=OuterRef("updated_at"),  # bounds the probe's index range
+    )
+    latest = Ticket.objects.filter(account_id__isnull=False).exclude(Exists(newer))
+    if after is not None:
+        # `updated_at <= t` lets the index start at t; the exclusion drops what is at t
+        # but not past the previous page's last ticket.
+        latest = latest.filter(updated_at__lte=after.updated_at).exclude(
+            updated_at=after.updated_at, id__gte=after.ticket_id
         )
-    more = bool(accepted) and not exhausted
-    return AccountPage(accepted, accepted[-1].last_activity if more else None)
-
-
-def _walk(before: datetime | None):
-    """Account ids of tickets, most recently updated first, in chunks (one query each).
-
-    Each chunk starts at the last instant of the one before, skipping the rows of that
-    instant already read, so that tickets updated at the same instant are neither lost
-    nor read twice.
-    """
-    tickets = Ticket.objects.filter(account_id__isnull=False)
-    if before is not None:
-        # Leave out, in the same query, accounts active since `before`: they were on an
-        # earlier page (one probe of the account index per ticket walked).
-        tickets = tickets.exclude(
-            Exists(Ticket.objects.filter(account_id=OuterRef("account_id"), updated_at__gte=before))
-        )
-    last, inclusive, skip = before, False, 0
-    for _step in range(MAX_WALK // WALK_CHUNK):
-        rows = tickets
-        if last is not None:
-            rows = rows.filter(**{"updated_at__lte" if inclusive else "updated_at__lt": last})
-        chunk = list(
-            rows.order_by("-updated_at", "-id").values_list("account_id", "updated_at")[
-                skip : skip + WALK_CHUNK
-            ]
-        )
-        for account_id, _updated in chunk:
-            yield account_id
-        if len(chunk) < WALK_CHUNK:
-            return
-        instant = chunk[-1][1]
-        at_instant = sum(1 for _account, updated in chunk if updated == instant)
-        if inclusive and instant == last:
-            skip += at_instant  # the whole chunk was of one instant: read on past it
-        else:
-            last, inclusive, skip = instant, True, at_instant
+    rows = list(
+        latest.order_by("-updated_at", "-id").values_list("account_id", "updated_at", "id")[
+            : limit + 1
+        ]
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    found = summaries([account_id for account_id, _at, _id in rows]) if rows else {}
+    accounts = [found[account_id] for account_id, _at, _id in rows if account_id in found]
+    end = Position(rows[-1][1], rows[-1][2]) if more else None
+    return AccountPage(accounts, end)

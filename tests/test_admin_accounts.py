@@ -45,18 +45,32 @@ def test_accounts_list_ranks_by_recent_activity_with_counts(staff_client, activi
     assert html.index(str(OTHER_ACCOUNT)) < html.index(str(ACCOUNT)) < html.index(str(THIRD))
 
 
-def test_accounts_list_pages_by_activity(db, activity, monkeypatch):
+def test_accounts_list_pages_by_activity(db, activity):
     first = accounts.recent_accounts(limit=2)
     assert [a.account_id for a in first.accounts] == [OTHER_ACCOUNT, ACCOUNT]
-    assert first.next_before is not None
+    assert first.next is not None
 
-    second = accounts.recent_accounts(limit=2, before=first.next_before)
+    second = accounts.recent_accounts(limit=2, after=first.next)
     # ACCOUNT has older tickets too, but it was on the first page.
     assert [a.account_id for a in second.accounts] == [THIRD]
+    assert second.next is None
 
-    monkeypatch.setattr(accounts, "WALK_CHUNK", 1)  # the walk in the smallest steps
-    walked = accounts.recent_accounts(limit=3)
-    assert [a.account_id for a in walked.accounts] == [OTHER_ACCOUNT, ACCOUNT, THIRD]
+
+def test_accounts_active_at_the_same_instant_are_neither_lost_nor_repeated(db):
+    moment = timezone.now()
+    ids = [uuid.uuid4() for _ in range(5)]
+    for account in ids:
+        make_ticket(account_id=str(account), updated_at=moment)
+
+    seen, after = [], None
+    while True:
+        page = accounts.recent_accounts(limit=2, after=after)
+        seen += [a.account_id for a in page.accounts]
+        if page.next is None:
+            break
+        after = page.next
+
+    assert sorted(seen) == sorted(ids)
 
 
 def test_accounts_list_next_link_leads_to_older_accounts(staff_client, activity, monkeypatch):
@@ -70,6 +84,8 @@ def test_accounts_list_next_link_leads_to_older_accounts(staff_client, activity,
     second = staff_client.get(ACCOUNTS + next_url)
 
     assert [row.account_id for row in second.context["page"].accounts] == [THIRD]
+    assert not second.context["next_url"]
+    assert staff_client.get(ACCOUNTS, {"after": "garbage", "after_id": "x"}).status_code == 200
 
 
 def test_accounts_search_opens_the_account(staff_client, activity):

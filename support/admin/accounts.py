@@ -6,7 +6,6 @@ views of their own over support.accounts, which never counts the whole ticket ta
 """
 
 import uuid
-from datetime import datetime
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -51,7 +50,7 @@ class AccountAdmin(admin.ModelAdmin):
         return {**self.admin_site.each_context(request), "opts": self.opts, **extra}
 
     def accounts_view(self, request):
-        """Accounts, most recent ticket activity first, a page at a time (`?before=`)."""
+        """Accounts, most recent ticket activity first, a page at a time (`?after=`)."""
         self._check_view(request)
         term = request.GET.get("q", "").strip()
         if term:
@@ -65,11 +64,13 @@ class AccountAdmin(admin.ModelAdmin):
                 )
         else:
             error = ""
-        before = _parse_before(request.GET.get("before"))
-        page = accounts.recent_accounts(limit=ACCOUNTS_PER_PAGE, before=before)
-        next_url = (
-            "?" + urlencode({"before": page.next_before.isoformat()}) if page.next_before else ""
-        )
+        after = _parse_position(request.GET)
+        page = accounts.recent_accounts(limit=ACCOUNTS_PER_PAGE, after=after)
+        next_url = ""
+        if page.next:
+            next_url = "?" + urlencode(
+                {"after": page.next.updated_at.isoformat(), "after_id": page.next.ticket_id}
+            )
         context = self._context(
             request,
             title=_("Accounts by recent activity"),
@@ -77,7 +78,7 @@ class AccountAdmin(admin.ModelAdmin):
             page=page,
             statuses=Ticket.Status.choices,
             next_url=next_url,
-            first_page=before is None,
+            first_page=after is None,
             search_term=term,
             search_error=error,
         )
@@ -123,10 +124,12 @@ class AccountAdmin(admin.ModelAdmin):
         )
 
 
-def _parse_before(value: str | None) -> datetime | None:
-    if not value:
-        return None
+def _parse_position(params) -> accounts.Position | None:
+    """The `after` and `after_id` of a "Next page" link; None (the first page) if absent
+    or malformed."""
     try:
-        return parse_datetime(value)
+        when = parse_datetime(params.get("after", ""))
+        ticket_id = uuid.UUID(params.get("after_id", ""))
     except ValueError:
         return None
+    return accounts.Position(when, ticket_id) if when else None

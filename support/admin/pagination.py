@@ -24,7 +24,9 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: self.cap].count()
+        # Unordered: any `cap` matching rows will do, so the database may take the
+        # cheapest way to them rather than walk the list's order.
+        return self.object_list.order_by()[: self.cap].count()
 
     @property
     def capped(self) -> bool:
