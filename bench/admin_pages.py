@@ -19,6 +19,8 @@ What it does:
    against the aims (at most 10 queries, under 300 ms), and every COUNT query seen, which
    must all be bounded (a COUNT over a LIMITed subquery, or grouped for a few accounts):
    an unbounded COUNT(*) over the ticket table fails the run.
+4. Exports the solved tickets (about a third of them) as CSV and prints rows, size,
+   rows/s and how much this process's peak memory grew: streamed, it stays small.
 
 Exits 1 if a page misses an aim, answers other than 200, or counts the whole table.
 """
@@ -26,6 +28,7 @@ Exits 1 if a page misses an aim, answers other than 200, or counts the whole tab
 import argparse
 import os
 import re
+import resource
 import statistics
 import sys
 import time
@@ -152,6 +155,20 @@ def main() -> int:
         print(f"{name:<34} {status:>4} {queries:>7} {median:>10.1f} {worst:>8.1f}"
               f"{'   MISSES THE AIM' if miss else ''}")  # fmt: skip
     print(f"\naims: at most {AIM_QUERIES} queries, median under {AIM_MS:.0f} ms")
+
+    # The CSV export of a large filter, streamed: its memory must not grow with the rows.
+    export = "/admin/support/ticket/export/?status=solved"
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    response = client.get(export)
+    rows = size = 0
+    for chunk in response.streaming_content:
+        size += len(chunk)
+        rows += chunk.count(b"\n")
+    seconds = time.perf_counter() - started
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+    print(f"\nexport {export}: {rows - 1} rows, {size / 1e6:.0f} MB in {seconds:.1f} s "
+          f"({(rows - 1) / seconds:.0f} rows/s); peak memory grew by {grown:.0f} MB")  # fmt: skip
     print("\nCOUNT queries seen (each must be bounded by a LIMIT or an account):")
     for name, sql in counts_seen:
         bounded = " LIMIT " in sql or '"account_id" IN' in sql or '"account_id" =' in sql
