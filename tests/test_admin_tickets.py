@@ -169,6 +169,14 @@ def test_ticket_page_shows_everything_about_the_ticket(
     assert 'name="status"' in html and 'name="tags"' in html
 
 
+def test_ticket_page_links_only_a_real_course_id(staff_client, db):
+    ticket = make_ticket(info={"course": "../../billing?x=1"})
+
+    html = staff_client.get(page_url(ticket)).content.decode()
+
+    assert "../../billing?x=1" in html and "/projects/../../billing" not in html
+
+
 @pytest.mark.django_db(transaction=True)
 def test_ticket_page_shows_helpdesk_link_and_deliveries(staff_client):
     ticket = make_ticket(external_id="4711", external_url="https://help.example.com/t/4711")

@@ -198,11 +198,11 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
 
     def _page_context(self, request, ticket: Ticket, context: dict) -> dict:
         info = dict(ticket.info or {})
-        course = info.get("course")
+        course = _uuid_or_none(info.get("course"))  # a link only to what is a course id
         return {
             "description_html": render_text(ticket.description or ticket.body),
             "location_url": site_url() + ticket.location if ticket.location else "",
-            "course_url": f"{site_url()}/projects/{course}" if isinstance(course, str) else "",
+            "course_url": f"{site_url()}/projects/{course}" if course else "",
             "info_rows": sorted(info.items()),
             "account_html": account_link(ticket.account_id),
             "conversation": [
@@ -280,6 +280,13 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="tickets-{stamp}.csv"'
         return response
+
+
+def _uuid_or_none(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _csv_row(row: tuple) -> list:
