@@ -13,7 +13,7 @@ import json
 import random
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -139,6 +139,8 @@ MESSAGE_COLUMNS = ["ticket_id", "kind", "author_name", "body", "created_at"]
 
 @dataclass
 class Made:
+    """How many rows `fill()` added."""
+
     tickets: int = 0
     messages: int = 0
 
@@ -251,7 +253,7 @@ def fill(
     days: int = 730,
     messages: float = 0.4,
     batch: int = 10_000,
-    progress=None,
+    progress: Callable[[Made], None] | None = None,
 ) -> Made:
     """Add `tickets` fake tickets over `accounts` accounts (some without an account), a
     share `messages` of the answered ones with a conversation. `progress(made)` is called

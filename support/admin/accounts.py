@@ -26,6 +26,9 @@ TICKETS_PER_PAGE = 50
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
+    """The accounts list and each account's page, as views of their own over
+    support.accounts; nothing to add, change or delete."""
+
     def has_add_permission(self, request) -> bool:
         return False
 

@@ -20,6 +20,8 @@ def retried(modeladmin: admin.ModelAdmin, request, count: int) -> None:
 
 @admin.register(Delivery)
 class DeliveryAdmin(CappedPaginationMixin, admin.ModelAdmin):
+    """Every delivery, newest first; failed ones can be retried."""
+
     list_display = ["ticket", "kind", "status", "attempts", "next_attempt_at", "sent_at"]
     list_filter = ["status", "kind"]
     list_select_related = ["ticket"]

@@ -33,6 +33,8 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 class TagFilter(admin.SimpleListFilter):
+    """Tickets with one tag; offers the tags of recent tickets."""
+
     title = _("tag")
     parameter_name = "tag"
 
@@ -54,6 +56,8 @@ class TagFilter(admin.SimpleListFilter):
 
 
 class HasAccountFilter(admin.SimpleListFilter):
+    """Tickets with or without an account id."""
+
     title = _("account")
     parameter_name = "has_account"
 

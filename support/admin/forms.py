@@ -25,6 +25,8 @@ class TagsField(forms.CharField):
 
 
 class TicketForm(forms.ModelForm):
+    """What staff edit on the ticket page: status and tags."""
+
     tags = TagsField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
 
     class Meta:

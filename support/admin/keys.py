@@ -18,6 +18,8 @@ from .tickets import account_link
 
 
 class ActiveFilter(admin.SimpleListFilter):
+    """Active or revoked keys."""
+
     title = gettext_lazy("state")
     parameter_name = "state"
 
@@ -32,6 +34,8 @@ class ActiveFilter(admin.SimpleListFilter):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys: made through keys.create_key, revoked through keys.revoke, never deleted."""
+
     list_display = [
         "prefix_display", "name", "kind", "account", "created_at", "last_used_at", "state",
     ]  # fmt: skip

@@ -52,6 +52,8 @@ def account_link(account_id: uuid.UUID | None, *, short: bool = False) -> str:
 
 
 class DeliveryInline(admin.TabularInline):
+    """What the ticket caused (e-mail, forwarding) and how it went; read-only."""
+
     model = Delivery
     fields = ["kind", "status", "attempts", "next_attempt_at", "sent_at", "last_error"]
     readonly_fields = fields
@@ -80,6 +82,9 @@ class _Echo:
 
 @admin.register(Ticket)
 class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
+    """Staff's queue (open work first, counted only a few pages ahead) and the ticket page,
+    where staff reply, add notes and change status and tags through support.conversation."""
+
     form = TicketForm
     list_display = [
         "subject", "requester", "account", "status", "tag_list", "channel", "created_at",

@@ -6,6 +6,8 @@ from ...fakedata import fill
 
 
 class Command(BaseCommand):
+    """`manage.py support_fake_tickets --tickets N [--accounts M] [--seed S]`."""
+
     help = (
         "Fill the database with realistic fake tickets and conversations, for demos and "
         "benchmarks. Nothing is e-mailed or forwarded."
