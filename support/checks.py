@@ -33,18 +33,10 @@ def check_settings(app_configs, **kwargs) -> list[Error]:
                     id="support.E002",
                 )
             )
-    rate = get_setting("API_RATE")
-    if rate:
-        try:
-            SimpleRateThrottle.parse_rate(None, rate)
-        except (ValueError, KeyError, IndexError):
-            errors.append(
-                Error(
-                    f"SUPPORT['API_RATE'] = {rate!r} is not a rate.",
-                    hint="Use a rate such as '120/min', or None to turn rate limiting off.",
-                    id="support.E003",
-                )
-            )
+    errors += _rate_errors(
+        "API_RATE", "support.E003", "Use a rate such as '120/min', or None to turn rate "
+        "limiting off.",
+    )  # fmt: skip
     max_bytes = get_setting("MAX_REQUEST_BYTES")
     if not isinstance(max_bytes, int) or max_bytes <= 0:
         errors.append(
@@ -105,18 +97,10 @@ ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9.-]+(:\d+)?")
 @register()
 def check_form(app_configs, **kwargs) -> list[Error]:
     errors = []
-    rate = get_setting("FORM_RATE")
-    if rate:
-        try:
-            SimpleRateThrottle.parse_rate(None, rate)
-        except (ValueError, KeyError, IndexError):
-            errors.append(
-                Error(
-                    f"SUPPORT['FORM_RATE'] = {rate!r} is not a rate.",
-                    hint="Use a rate such as '5/h', or None to turn the form's throttle off.",
-                    id="support.E010",
-                )
-            )
+    errors += _rate_errors(
+        "FORM_RATE", "support.E010", "Use a rate such as '5/h', or None to turn the form's "
+        "throttle off.",
+    )  # fmt: skip
     ancestors = get_setting("FRAME_ANCESTORS")
     if isinstance(ancestors, str) or not all(
         isinstance(origin, str) and ORIGIN.fullmatch(origin) for origin in ancestors
@@ -142,3 +126,15 @@ def check_form(app_configs, **kwargs) -> list[Error]:
                 )
             )
     return errors
+
+
+def _rate_errors(name: str, error_id: str, hint: str) -> list[Error]:
+    """An error if SUPPORT[name] is set but is not a rate DRF can parse ('5/h')."""
+    rate = get_setting(name)
+    if not rate:
+        return []
+    try:
+        SimpleRateThrottle.parse_rate(None, rate)
+    except (ValueError, KeyError, IndexError):
+        return [Error(f"SUPPORT[{name!r}] = {rate!r} is not a rate.", hint=hint, id=error_id)]
+    return []
