@@ -175,6 +175,7 @@ SUPPORT = {
     "FRAME_ANCESTORS": env.list("SUPPORT_FRAME_ANCESTORS", default=[]),
     "FORM_USER": env("SUPPORT_FORM_USER", default="support.requester.django_user") or None,
     "FORM_TAGS": env.list("SUPPORT_FORM_TAGS", default=[]),
+    "IDENTITY_SECRET": env("SUPPORT_IDENTITY_SECRET", default=None) or None,
     "FORM_RATE": env("SUPPORT_FORM_RATE", default="5/h") or None,
     "FORM_MIN_SECONDS": env.float("SUPPORT_FORM_MIN_SECONDS", default=3),
     "FORM_MAX_AGE_SECONDS": env.float("SUPPORT_FORM_MAX_AGE_SECONDS", default=6 * 3600),

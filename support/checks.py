@@ -96,8 +96,7 @@ ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9.-]+(:\d+)?")
 
 @register()
 def check_form(app_configs, **kwargs) -> list[Error]:
-    errors = []
-    errors += _rate_errors(
+    errors = _rate_errors(
         "FORM_RATE", "support.E010", "Use a rate such as '5/h', or None to turn the form's "
         "throttle off.",
     )  # fmt: skip
@@ -125,6 +124,17 @@ def check_form(app_configs, **kwargs) -> list[Error]:
                     id="support.E012",
                 )
             )
+    secret = get_setting("IDENTITY_SECRET")
+    if secret and (not isinstance(secret, str) or len(secret.encode()) < 32):
+        errors.append(
+            Error(
+                "SUPPORT['IDENTITY_SECRET'] is shorter than 32 bytes.",
+                hint="Anyone who guesses it can file tickets as any of your users: use a "
+                "long random secret, e.g. python -c 'import secrets; print(secrets."
+                "token_urlsafe(32))'.",
+                id="support.E013",
+            )
+        )
     return errors
 
 

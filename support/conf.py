@@ -22,6 +22,9 @@
         "FORM_USER": "support.requester.django_user",  # function(request) -> dict with
                                                  # email, name, account_id; or None for anonymous
         "FORM_TAGS": [],                         # tags on every ticket the form files
+        "IDENTITY_SECRET": None,                 # shared with the platform, which signs who
+                                                 # is logged in for the widget (HS256 JWT);
+                                                 # None: the widget's form always asks
         "FORM_RATE": "5/h",                      # tickets per client IP; None turns it off
         "FORM_MIN_SECONDS": 3,                   # a form sent sooner after it was shown is refused
         "FORM_MAX_AGE_SECONDS": 6 * 3600,        # a form shown longer ago must be sent again
@@ -57,6 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "FRAME_ANCESTORS": [],
     "FORM_USER": "support.requester.django_user",
     "FORM_TAGS": [],
+    "IDENTITY_SECRET": None,
     "FORM_RATE": "5/h",
     "FORM_MIN_SECONDS": 3,
     "FORM_MAX_AGE_SECONDS": 6 * 3600,

@@ -49,13 +49,20 @@ def embedded_ticket_filed(request: HttpRequest, pk, key: str) -> HttpResponse:
 
 
 def _ticket_form(request: HttpRequest, *, embed: bool) -> HttpResponse:
-    identity = requester.form_user(request)
+    # Who is asking: logged in here, or vouched for by the platform showing the widget
+    # (a signed token the page carries along, checked again when the form is sent).
+    if request.method == "POST":
+        signed = request.POST.get("signed_identity", "")
+    else:
+        signed = request.GET.get("identity", "")
+    identity = requester.form_user(request) or requester.signed_identity(signed)
     preview = None
     status = 200
     if request.method == "GET":
         form = TicketForm(
             identity=identity,
             initial={
+                "signed_identity": signed if identity else "",
                 "token": guards.issue_token(),
                 "location": request.GET.get("location", ""),
                 "language": request.GET.get("language", ""),

@@ -66,6 +66,7 @@ class TicketForm(forms.Form):
     # Hidden: checked by the guards and the normaliser, whose messages a person can act on
     # (a person cannot fix a hidden field, so none of these fails the form by itself).
     token = forms.CharField(required=False, widget=forms.HiddenInput)
+    signed_identity = forms.CharField(required=False, widget=forms.HiddenInput)
     location = forms.CharField(required=False, widget=forms.HiddenInput)
     language = forms.CharField(required=False, widget=forms.HiddenInput)
     screen = forms.CharField(required=False, widget=forms.HiddenInput)

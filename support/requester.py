@@ -1,18 +1,23 @@
 """Who is asking, and from where: the logged-in person's identity and the browser's facts.
 
 `form_user(request)` calls the function SUPPORT["FORM_USER"] names; `django_user` is the
-default, for Django's user model. `client_info()` builds the ticket's `info` from what the
-browser told the form.
+default, for Django's user model. `signed_identity(token)` reads who is logged in to the
+platform that shows the widget, as the platform signed it. `client_info()` builds the
+ticket's `info` from what the browser told the form.
 """
 
+import logging
 import re
 import uuid
 from typing import Any, TypedDict
 
+import jwt
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
 from .conf import get_setting
+
+logger = logging.getLogger(__name__)
 
 
 class Identity(TypedDict):
@@ -47,6 +52,37 @@ def django_user(request: HttpRequest) -> Identity | None:
     email = getattr(user, user.get_email_field_name(), "") or ""
     name = (user.get_full_name() if hasattr(user, "get_full_name") else "") or user.get_username()
     return {"email": email, "name": name, "account_id": getattr(user, "account_id", None)}
+
+
+def signed_identity(token: str | None) -> Identity | None:
+    """The person the platform vouches for, or None.
+
+    The platform (which knows who is logged in there, the desk does not) signs a JSON Web
+    Token with SUPPORT["IDENTITY_SECRET"], HS256, holding `email`, optionally `name` and
+    `account_id`, and an `exp` (required): every platform has a JWT library for this. A
+    token that is missing, forged, expired or without an e-mail address counts for nothing:
+    the form then asks, as it asks anyone.
+    """
+    secret = get_setting("IDENTITY_SECRET")
+    if not token or not secret:
+        return None
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=["HS256"], options={"require": ["exp"]}, leeway=30
+        )
+    except jwt.InvalidTokenError as err:
+        # For the platform's developers: the person just sees the usual form.
+        logger.warning("Identity token refused: %s", err)
+        return None
+    email, name, account_id = (claims.get(k) for k in ("email", "name", "account_id"))
+    if not isinstance(email, str) or not email:
+        logger.warning("Identity token refused: no e-mail address in it")
+        return None
+    return {
+        "email": email,
+        "name": name if isinstance(name, str) else "",
+        "account_id": account_id if isinstance(account_id, str) else None,
+    }
 
 
 MAX_USER_AGENT = 512

@@ -4,10 +4,14 @@ The desk is served at http://localhost:<port>, the platform's page at
 http://127.0.0.1:<port>: different sites, so the iframe is a third-party context (no
 SameSite=Lax cookie goes with its requests)."""
 
+import time
+
+import jwt
 import pytest
 
 from support import framing
 from support.models import Ticket
+from tests.conftest import ACCOUNT
 
 PATH = "/projects/0010abe1/files/notebook.ipynb"
 
@@ -100,3 +104,32 @@ def test_site_not_on_the_allowlist_cannot_show_the_form(page, host_page, setting
     frame.wait_for_load_state()
     assert frame.locator("form").count() == 0
     assert page.dialogs == []
+
+
+def test_person_the_platform_signs_for_is_not_asked_who_they_are(page, host_site, desk, settings):
+    secret = "a-secret-the-platform-and-the-desk-share-0123456789"
+    settings.SUPPORT = {
+        **settings.SUPPORT, "FRAME_ANCESTORS": [host_site.origin], "IDENTITY_SECRET": secret,
+    }  # fmt: skip
+    identity = jwt.encode(
+        {"email": "ada@example.com", "name": "Ada", "account_id": str(ACCOUNT),
+         "exp": int(time.time()) + 600},
+        secret, "HS256",
+    )  # fmt: skip
+    host_site.pages[PATH] = (
+        "<!doctype html><html lang='en'><head><title>Notebook</title></head><body>"
+        f'<script src="{desk}/static/support/widget.js" data-label="Get help" '
+        f'data-identity="{identity}" defer></script></body></html>'
+    )
+
+    form = open_widget(page, f"{host_site.origin}{PATH}")
+    form.get_by_text("You are writing as Ada (ada@example.com)").wait_for()
+    assert form.get_by_label("Your e-mail address").count() == 0
+    form.get_by_label("Subject").fill("Signed in")
+    form.get_by_label("How can we help?").fill("No e-mail asked.")
+    form.get_by_role("button", name="Send").click()
+    form.get_by_role("heading", name="Thank you: we have your request").wait_for()
+
+    ticket = Ticket.objects.get()
+    assert (ticket.requester_email, ticket.requester_name) == ("ada@example.com", "Ada")
+    assert ticket.account_id == ACCOUNT

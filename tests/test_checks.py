@@ -71,6 +71,7 @@ def test_good_settings_pass(settings):
         ("FRAME_ANCESTORS", ["https://cocalc.com; script-src *"], "support.E011"),
         ("FRAME_ANCESTORS", ["*"], "support.E011"),
         ("FORM_USER", "nowhere.function", "support.E012"),
+        ("IDENTITY_SECRET", "short", "support.E013"),
     ],
 )
 def test_bad_form_settings_are_reported(settings, setting, value, error):
@@ -83,6 +84,7 @@ def test_good_form_settings_pass(settings):
         "FORM_RATE": "10/min",
         "FRAME_ANCESTORS": ["https://cocalc.com", "http://localhost:3000", "https://*.x.org"],
         "FORM_USER": "support.requester.django_user",
+        "IDENTITY_SECRET": "x" * 32,
     }
 
     assert [error.id for error in run_checks() if error.id.startswith("support.")] == []

@@ -5,6 +5,9 @@
  *   data-close-label="Close"                    the close button's name for screen readers
  *   data-form="https://desk.example/support/embed/"  the form (default: /support/embed/
  *                                               on the script's own host)
+ *   data-identity="<JWT>"                       who is logged in, signed by the platform
+ *                                               (see the README); the form then does not
+ *                                               ask for their e-mail address
  * The desk must list this site in SUPPORT["FRAME_ANCESTORS"], or the browser will not
  * show the form. */
 (function () {
@@ -56,6 +59,7 @@
         url.searchParams.set("location", location.pathname + location.search);
         url.searchParams.set("language", navigator.language || "");
         url.searchParams.set("screen", screen.width + "x" + screen.height);
+        if (data.identity) url.searchParams.set("identity", data.identity);
         frame.src = url.href;
       }
       dialog.showModal();

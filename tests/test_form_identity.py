@@ -1,0 +1,111 @@
+"""The widget's form for a person logged in to the platform: the platform signs who they
+are (an HS256 JWT with SUPPORT["IDENTITY_SECRET"]), and the form does not ask again."""
+
+import time
+import uuid
+
+import jwt
+import pytest
+from django.test import Client
+
+from support.models import Ticket
+from tests.test_form import form_fields, send
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "a-secret-the-platform-and-the-desk-share-0123456789"
+ACCOUNT = uuid.UUID("291f43c1-deae-431c-b763-712307fa6859")
+EMBED = "/support/embed/"
+
+
+@pytest.fixture(autouse=True)
+def identity_secret(settings):
+    settings.SUPPORT = {**settings.SUPPORT, "IDENTITY_SECRET": SECRET}
+
+
+def token(secret: str = SECRET, **claims) -> str:
+    claims = {
+        "email": "ada@example.com", "name": "Ada Lovelace", "account_id": str(ACCOUNT),
+        "exp": int(time.time()) + 600, **claims,
+    }  # fmt: skip
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, secret, "HS256")
+
+
+def open_embed(client: Client, identity: str) -> tuple[str, dict]:
+    response = client.get(EMBED, {"identity": identity, "location": "/projects/p"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    return html, form_fields(html)
+
+
+def test_signed_person_is_not_asked_and_files_with_their_account():
+    client = Client()
+    html, fields = open_embed(client, token())
+
+    assert 'name="email_address"' not in html and 'name="username"' not in html
+    assert "You are writing as Ada Lovelace (ada@example.com)" in html
+    # What the page sends is only what a person could type: the e-mail comes from the token.
+    response = send(client, fields, path=EMBED, email_address="eve@example.com")
+
+    assert response.status_code == 302
+    ticket = Ticket.objects.get()
+    assert (ticket.requester_email, ticket.requester_name) == ("ada@example.com", "Ada Lovelace")
+    assert ticket.account_id == ACCOUNT
+    assert ticket.location == "/projects/p"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param(lambda: token(secret="another-secret-another-secret-0123456"), id="forged"),
+        pytest.param(lambda: token(exp=int(time.time()) - 3600), id="expired"),
+        pytest.param(lambda: token(exp=None), id="no-expiry"),
+        pytest.param(lambda: token(email=None), id="no-email"),
+        pytest.param(
+            lambda: jwt.encode({"email": "a@b.c", "exp": 2**40}, None, "none"), id="alg-none"
+        ),
+        pytest.param(lambda: "not.a.token", id="garbage"),
+    ],
+)
+def test_token_that_does_not_check_out_counts_for_nothing(bad):
+    client = Client()
+    html, fields = open_embed(client, bad())
+
+    assert 'name="email_address"' in html  # asked, as anyone is
+    fields["signed_identity"] = bad()  # and sending it along does not help either
+    send(client, fields, path=EMBED, email_address="jane@example.com")
+
+    ticket = Ticket.objects.get()
+    assert ticket.requester_email == "jane@example.com" and ticket.account_id is None
+
+
+def test_identity_is_checked_again_when_the_form_is_sent():
+    client = Client()
+    _, fields = open_embed(client, token())
+    fields["signed_identity"] = token(
+        email="eve@example.com", secret="x" * 40
+    )  # swapped in the page
+
+    response = send(client, fields, path=EMBED, email_address="")
+
+    assert response.status_code == 200  # asked for the e-mail address now
+    assert "Your e-mail address" in response.content.decode()
+    assert not Ticket.objects.exists()
+
+
+def test_without_a_secret_tokens_are_ignored(settings):
+    settings.SUPPORT = {**settings.SUPPORT, "IDENTITY_SECRET": None}
+    html, _ = open_embed(Client(), token())
+
+    assert 'name="email_address"' in html
+
+
+def test_bad_account_id_in_a_token_is_a_clear_error():
+    client = Client()
+    _, fields = open_embed(client, token(account_id="not-a-uuid"))
+
+    response = send(client, fields, path=EMBED)
+
+    assert response.status_code == 200
+    assert "Must be a valid UUID." in response.content.decode()
+    assert not Ticket.objects.exists()
