@@ -326,3 +326,11 @@ def _no_inlines() -> dict:
     prefix = "deliveries"
     return {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0",
             f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000"}  # fmt: skip
+
+
+def test_ticket_page_shows_deliveries_only_when_there_are_some(staff_client, db):
+    ticket = make_ticket()  # its deliveries are not planned until a worker runs
+
+    html = staff_client.get(page_url(ticket)).content.decode()
+
+    assert "Deliveries (e-mail and forwarding)" not in html

@@ -104,7 +104,6 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
     sortable_by = ["created_at"]
     list_per_page = 50
     fields = ["status", "tags"]
-    inlines = [DeliveryInline]
     actions = ["mark_solved", "mark_closed", "retry_failed_deliveries"]
     change_form_template = "admin/support/ticket/change_form.html"
     view_on_site = False  # the page links to the requester's page under its own name
@@ -136,6 +135,14 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return TicketChangeList
+
+    def get_inlines(self, request, obj):
+        # The deliveries, when there are any. They are read-only: a POST (saving status or
+        # tags) leaves them out, so that one the worker stored meanwhile cannot upset the
+        # formset the page was rendered with.
+        if request.method != "GET" or obj is None or not obj.deliveries.exists():
+            return []
+        return [DeliveryInline]
 
     # --- actions
 
