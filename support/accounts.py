@@ -44,11 +44,6 @@ class AccountSummary:
         """The counts in the order of Ticket.Status."""
         return [self.count(status) for status in Ticket.Status.values]
 
-    @property
-    def open_work(self) -> int:
-        """Tickets waiting for staff (new or open)."""
-        return self.count(Ticket.Status.NEW) + self.count(Ticket.Status.OPEN)
-
 
 @dataclass(frozen=True)
 class Position:

@@ -3,9 +3,7 @@
 Each view translates HTTP into one call of support.tickets.file_ticket, as the API does.
 """
 
-import secrets
-
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -20,6 +18,7 @@ from .models import Ticket
 from .normalise import TicketRequest
 from .rendering import render_text
 from .tickets import file_ticket
+from .views import ticket_from_link
 
 
 @never_cache
@@ -148,9 +147,7 @@ def _file(request: HttpRequest, form: TicketForm) -> Ticket:
 
 
 def _filed(request: HttpRequest, pk, key: str, *, embed: bool) -> HttpResponse:
-    ticket = Ticket.objects.filter(pk=pk).first()
-    if ticket is None or not secrets.compare_digest(ticket.access_key, key):
-        raise Http404
+    ticket = ticket_from_link(pk, key)
     response = render(
         request,
         "support/ticket_filed.html",

@@ -248,11 +248,6 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.author_name})"
 
-    @property
-    def is_public(self) -> bool:
-        """Whether the requester sees it (every kind but an internal note)."""
-        return self.kind != self.Kind.NOTE
-
 
 class Delivery(models.Model):
     """One thing that must reach someone because of a ticket (an e-mail, a forward), and

@@ -16,7 +16,8 @@ from .models import Message, Ticket
 from .rendering import render_text
 
 
-def _ticket_or_404(pk, key: str) -> Ticket:
+def ticket_from_link(pk, key: str) -> Ticket:
+    """The ticket a private link (its id and secret) opens; 404 for any other."""
     ticket = Ticket.objects.filter(pk=pk).first()
     if ticket is None or not secrets.compare_digest(ticket.access_key, key):
         raise Http404
@@ -27,7 +28,7 @@ def _ticket_or_404(pk, key: str) -> Ticket:
 @require_http_methods(["GET", "HEAD", "POST"])
 def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
     """The ticket, its conversation, and a box to reply (POST)."""
-    ticket = _ticket_or_404(pk, key)
+    ticket = ticket_from_link(pk, key)
     form = ReplyForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
@@ -62,7 +63,7 @@ def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
 @require_POST
 def ticket_solved(request: HttpRequest, pk, key: str) -> HttpResponse:
     """The requester's "this is solved" button."""
-    ticket = _ticket_or_404(pk, key)
+    ticket = ticket_from_link(pk, key)
     try:
         conversation.mark_solved(ticket)
     except TicketClosed as err:

@@ -99,11 +99,6 @@ class AccountAdmin(admin.ModelAdmin):
             page = paginator.page(request.GET.get("p", 1))
         except InvalidPage:
             raise Http404(_("No such page.")) from None
-        if not summary.total and not keys:
-            # Nothing here knows this account; say so rather than show an empty page.
-            request_status = 404
-        else:
-            request_status = 200
         context = self._context(
             request,
             title=_("Account %(id)s") % {"id": account_id},
@@ -123,7 +118,11 @@ class AccountAdmin(admin.ModelAdmin):
             can_add_key=request.user.has_perm("support.add_apikey"),
         )
         return TemplateResponse(
-            request, "admin/support/account/detail.html", context, status=request_status
+            request,
+            "admin/support/account/detail.html",
+            context,
+            # Nothing here knows this account: say so rather than show an empty page as found.
+            status=200 if summary.total or keys else 404,
         )
 
 
