@@ -88,3 +88,26 @@ def test_good_form_settings_pass(settings):
     }
 
     assert [error.id for error in run_checks() if error.id.startswith("support.")] == []
+
+
+@pytest.mark.parametrize("app", ["rest_framework", "drf_spectacular", "django_tasks"])
+def test_a_required_app_missing_is_named(settings, app):
+    settings.INSTALLED_APPS = [a for a in settings.INSTALLED_APPS if a != app]
+    errors = [e for e in run_checks() if e.id == "support.E014"]
+    assert len(errors) == 1
+    assert repr(app) in errors[0].msg and "INSTALLED_APPS" in errors[0].hint
+
+
+@pytest.mark.parametrize(
+    "tasks",
+    [
+        {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}},
+        {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}},
+        {},  # django-tasks' default is the immediate backend
+    ],
+)
+def test_a_task_backend_without_workers_is_refused(settings, tasks):
+    settings.TASKS = tasks
+    errors = [e for e in run_checks() if e.id == "support.E015"]
+    assert len(errors) == 1
+    assert "django_tasks_db.DatabaseBackend" in errors[0].hint
