@@ -12,9 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from django.core.signals import request_finished, request_started
-from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections, connection
+from django.db import connection
 from urllib3 import encode_multipart_formdata
 
 from support.models import Ticket
@@ -228,40 +226,6 @@ def test_reply_sent_chunked_is_stored(served):
 
 
 # Django's development server hands Django the raw socket: no `wsgi.input_terminated`.
-
-
-@pytest.fixture
-def wsgi(db):
-    """Call the project's WSGI application as a server would; (status, headers, body)."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    application = get_wsgi_application()
-
-    def call(path: str, body: bytes, content_type: str, **environ):
-        framed = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in chunks(body))
-        # As the development server passes it: the socket, chunk framing and all.
-        environ = {
-            "REQUEST_METHOD": "POST", "PATH_INFO": path, "QUERY_STRING": "",
-            "SERVER_NAME": "testserver", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
-            "CONTENT_TYPE": content_type, "HTTP_TRANSFER_ENCODING": "chunked",
-            "wsgi.input": io.BytesIO(framed + b"0\r\n\r\n"), "wsgi.url_scheme": "http",
-            "wsgi.errors": io.StringIO(), "wsgi.multithread": False,
-            "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.version": (1, 0),
-            **environ,
-        }  # fmt: skip
-        started = {}
-
-        def start_response(status, headers, exc_info=None):
-            started.update(status=int(status.split()[0]), headers=dict(headers))
-
-        result = application(environ, start_response)
-        content = b"".join(result)
-        result.close()
-        return started["status"], started["headers"], content
-
-    yield call
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 def test_api_body_the_server_cannot_read_is_a_json_411(wsgi, account_key):

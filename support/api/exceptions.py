@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from ..exceptions import AccountNotAllowed, IdempotencyConflict, RequestRefused, TicketInvalid
-from ..storable import printable, storage_problem
+from ..storable import storage_problem
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         detail = response.data
     body = {"event": "error", "id": _query_id(context.get("request"), exc)}
     if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict):
-        fields = {printable(str(name)): _messages(value) for name, value in detail.items()}
+        fields = {str(name): _messages(value) for name, value in detail.items()}
         body["error"] = " ".join(
             f"{name}: {messages[0]}" for name, messages in fields.items() if messages
         )
@@ -112,9 +112,7 @@ def _as_api_exception(exc: Exception) -> Exception:
 def _messages(detail) -> list[str]:
     """Flatten DRF's nested error details (lists, and dicts for list items) to strings."""
     if isinstance(detail, dict):
-        return [
-            f"{printable(str(key))}: {m}" for key, value in detail.items() for m in _messages(value)
-        ]
+        return [f"{key}: {m}" for key, value in detail.items() for m in _messages(value)]
     if isinstance(detail, list | tuple):
         return [m for item in detail for m in _messages(item)]
     return [str(detail)]
