@@ -2,7 +2,8 @@
 (API, help form, requester's reply, staff's reply and note, staff's tags).
 
 Text is blank when a reader would see nothing in it: nothing is left once these are
-removed (Unicode 16's character database, as the `regex` library ships it):
+removed (by the Unicode character database the `regex` library ships, kept current by
+its releases; Python's own `unicodedata` has no Default_Ignorable_Code_Point):
 
 - separators, General_Category Z (spaces of every width, line and paragraph separators);
 - controls and format characters, General_Category Cc and Cf (tabs and line breaks,

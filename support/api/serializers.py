@@ -52,7 +52,8 @@ class QueryIdField(serializers.CharField):
 
 
 class NonBlankCharField(serializers.CharField):
-    """Text that must have more than white space (the schema says so with a pattern)."""
+    """Text that must show something: more than white space (the schema says so with a
+    pattern) or other characters that show nothing (support.text)."""
 
 
 class CreateTicketSerializer(serializers.Serializer):
