@@ -5,7 +5,8 @@
         "PUBLIC_URL": "https://support.example", # this desk, for links in e-mail; None: the
                                                  # request's host (e-mail then needs it)
         "API_RATE": "120/min",                   # per API key; None or "" turns it off
-        "MAX_REQUEST_BYTES": 1048576,            # larger API requests get a 413
+        "MAX_REQUEST_BYTES": 1048576,            # larger request bodies (API, help form,
+                                                 # replies; chunked too) get a 413
         "FROM_EMAIL": None,                      # None: DEFAULT_FROM_EMAIL
         "REPLY_TO": None,                        # where requesters' replies go
         "CONFIRM_TO_REQUESTER": True,            # mail the requester a link to the ticket

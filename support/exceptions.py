@@ -38,3 +38,14 @@ class DeliveryError(SupportError):
 
 class TicketClosed(SupportError):
     """The ticket is closed: nothing more may be added to it (file a new one instead)."""
+
+
+class RequestRefused(SupportError):
+    """The request's body cannot be read as sent (too large, no length this server can
+    work with, an encoding that is not UTF-8, cut off). `status` is the HTTP status to
+    answer with: 400, 411, 413 or 415."""
+
+    def __init__(self, message: str, *, status: int):
+        super().__init__(message)
+        self.message = message
+        self.status = status

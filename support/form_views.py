@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from . import guards, requester
+from .bodies import reads_body
 from .conf import get_setting, public_url
 from .exceptions import IdempotencyConflict, TicketInvalid
 from .forms import TicketForm
@@ -23,6 +24,7 @@ from .views import ticket_from_link
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@reads_body
 def new_ticket(request: HttpRequest) -> HttpResponse:
     """The help form as a page of the desk (and where the template tag's form posts)."""
     return _ticket_form(request, embed=False)
@@ -30,6 +32,7 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@reads_body(framed=frameable)  # outside frameable, which sets the CSRF cookie last
 @frameable
 def embedded_ticket(request: HttpRequest) -> HttpResponse:
     """The help form without the site's chrome, for the widget's iframe."""

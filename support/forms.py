@@ -7,10 +7,29 @@ from django.utils.translation import gettext_lazy as _
 
 from .exceptions import TicketInvalid
 from .normalise import MAX_EMAIL, MAX_LOCATION, MAX_NAME, MAX_SUBJECT
+from .text import is_blank
 
 # What the widget and the page's script may report about the browser.
 MAX_LANGUAGE = 35
 MAX_SCREEN = 20
+
+
+class HiddenField(forms.CharField):
+    """What the page or its script sends unseen. A person cannot correct a hidden field,
+    so nothing in one fails the form by itself: a NUL is dropped (rather than refused, as
+    Django's CharField does), text that shows as nothing counts as empty, and the guards
+    and the normaliser judge the rest with messages a person can act on."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, *, max_length: int | None = None, **kwargs):
+        super().__init__(required=False, **kwargs)
+        self.validators = []
+        self.cut = max_length
+
+    def to_python(self, value) -> str:
+        text = super().to_python(value).replace("\x00", "")
+        return "" if is_blank(text) else text[: self.cut]
 
 
 class ReplyForm(forms.Form):
@@ -65,11 +84,11 @@ class TicketForm(forms.Form):
     )
     # Hidden: checked by the guards and the normaliser, whose messages a person can act on
     # (a person cannot fix a hidden field, so none of these fails the form by itself).
-    token = forms.CharField(required=False, widget=forms.HiddenInput)
-    signed_identity = forms.CharField(required=False, widget=forms.HiddenInput)
-    location = forms.CharField(required=False, widget=forms.HiddenInput)
-    language = forms.CharField(required=False, widget=forms.HiddenInput)
-    screen = forms.CharField(required=False, widget=forms.HiddenInput)
+    token = HiddenField()
+    signed_identity = HiddenField()
+    location = HiddenField(max_length=MAX_LOCATION)
+    language = HiddenField(max_length=MAX_LANGUAGE)
+    screen = HiddenField(max_length=MAX_SCREEN)
 
     # Shown in the form; the rest are hidden.
     asked = ("email_address", "username", "subject", "body")
@@ -81,15 +100,6 @@ class TicketForm(forms.Form):
             # Taken from the account, never from the request: a logged-in person cannot
             # file as someone else.
             del self.fields["email_address"], self.fields["username"]
-
-    def clean_location(self) -> str:
-        return self.cleaned_data["location"][:MAX_LOCATION]
-
-    def clean_language(self) -> str:
-        return self.cleaned_data["language"][:MAX_LANGUAGE]
-
-    def clean_screen(self) -> str:
-        return self.cleaned_data["screen"][:MAX_SCREEN]
 
     def visible(self) -> list[forms.BoundField]:
         """The fields a person fills in, each pointing screen readers at its help and errors."""

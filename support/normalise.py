@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 
 from .conf import site_url
 from .exceptions import TicketInvalid
+from .storable import storage_problem
+from .text import is_blank
 
 MAX_SUBJECT = 255
 MAX_NAME = 255
@@ -27,7 +29,6 @@ MAX_EMAIL = 254
 MAX_TAG = 64
 MAX_TAGS = 50
 MAX_LOCATION = 2048
-MAX_DEPTH = 32
 MAX_MESSAGE = 100_000
 
 
@@ -100,12 +101,14 @@ def normalise(request: TicketRequest) -> CleanTicket:
         if not isinstance(value, str):
             fail(name, _("Send text."))
             return ""
-        problem = _storage_problem(value)
+        problem = storage_problem(value)
         if problem:
             fail(name, problem)
             return ""
-        if required and not value.strip():
-            fail(name, _("This field may not be blank."))
+        if is_blank(value):
+            if required:
+                fail(name, _("This field may not be blank."))
+            return ""
         return value
 
     def uuid_or_none(name: str) -> uuid.UUID | None:
@@ -135,7 +138,7 @@ def normalise(request: TicketRequest) -> CleanTicket:
 
     body = text("body", required=True)
 
-    name = text("username").strip() or email
+    name = text("username").strip() or email  # blank: the e-mail address
     if len(name) > MAX_NAME:
         fail("username", _("Keep the name under %d characters.") % MAX_NAME)
 
@@ -145,7 +148,7 @@ def normalise(request: TicketRequest) -> CleanTicket:
     if not isinstance(info, dict):
         fail("info", _("Send info as a JSON object."))
         info = {}
-    elif problem := _storage_problem(info):
+    elif problem := storage_problem(info):
         fail("info", problem)
 
     try:
@@ -164,12 +167,14 @@ def normalise(request: TicketRequest) -> CleanTicket:
 def message_body(value: Any) -> str:
     """Check the body of a message added to a conversation (Markdown or HTML). Raises
     TicketInvalid({"body": [...]}) when it is missing, blank, too long or not storable."""
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
         problem = _("Write a message.")
-    elif len(value) > MAX_MESSAGE:
-        problem = _("Keep the message under %d characters.") % MAX_MESSAGE
     else:
-        problem = _storage_problem(value)
+        problem = storage_problem(value)
+        if problem is None and is_blank(value):
+            problem = _("Write a message.")
+        elif problem is None and len(value) > MAX_MESSAGE:
+            problem = _("Keep the message under %d characters.") % MAX_MESSAGE
     if problem:
         raise TicketInvalid({"body": [problem]})
     return value
@@ -196,9 +201,9 @@ def _tags(value: Any, fail) -> list[str]:
     tags = set()
     for tag in value:
         tag = tag.strip().lower()
-        if not tag:
+        if storage_problem(tag) is None and is_blank(tag):
             fail(_("A tag may not be blank."))
-        elif len(tag) > MAX_TAG or _storage_problem(tag):
+        elif len(tag) > MAX_TAG or storage_problem(tag):
             fail(_("Keep each tag under %d characters of text.") % MAX_TAG)
         tags.add(tag)
     if len(tags) > MAX_TAGS:
@@ -242,26 +247,3 @@ def _course_id(info: dict[str, Any]) -> uuid.UUID | None:
         return uuid.UUID(course)
     except ValueError:
         return None
-
-
-def _storage_problem(value: Any, depth: int = 0) -> str | None:
-    """Why `value` cannot be stored by every database, or None: a NUL character or a lone
-    surrogate (JSON allows it as an escape, UTF-8 cannot encode it), or absurd nesting."""
-    if depth > MAX_DEPTH:
-        return _("Nested more than %d levels deep.") % MAX_DEPTH
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return _("Contains text that is not valid Unicode.")
-        if "\x00" in value:
-            return _("Contains a NUL character.")
-        return None
-    if isinstance(value, dict):
-        value = [*value.keys(), *value.values()]
-    if isinstance(value, list | tuple):
-        for item in value:
-            problem = _storage_problem(item, depth + 1)
-            if problem:
-                return problem
-    return None

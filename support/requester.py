@@ -110,7 +110,8 @@ def client_info(user_agent: str, *, language: str = "", screen: str = "") -> dic
     """The ticket's `info`: browser and OS (read from the User-Agent by simple rules, enough
     for support to reproduce a problem), mobile or not, language, screen size, user agent."""
     info: dict[str, Any] = {}
-    user_agent = user_agent[:MAX_USER_AGENT]
+    # A header is bytes read as Latin-1: anything but a NUL can be stored.
+    user_agent = user_agent.replace("\x00", "")[:MAX_USER_AGENT]
     for name, pattern in _BROWSERS:
         if match := re.search(pattern, user_agent):
             info["browser"] = f"{name} {match.group(1)}"

@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import conversation
+from .bodies import reads_body
 from .exceptions import TicketClosed, TicketInvalid
 from .forms import ReplyForm
 from .models import Message, Ticket
@@ -26,6 +27,7 @@ def ticket_from_link(pk, key: str) -> Ticket:
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@reads_body
 def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
     """The ticket, its conversation, and a box to reply (POST)."""
     ticket = ticket_from_link(pk, key)
@@ -61,6 +63,7 @@ def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
 
 
 @require_POST
+@reads_body
 def ticket_solved(request: HttpRequest, pk, key: str) -> HttpResponse:
     """The requester's "this is solved" button."""
     ticket = ticket_from_link(pk, key)

@@ -1,4 +1,5 @@
 import base64
+import io
 import os
 import uuid
 from contextlib import contextmanager
@@ -8,7 +9,9 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import connection
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -207,3 +210,39 @@ def staff_client(support_staff):
     client = Client()
     client.force_login(support_staff)
     return client
+
+
+@pytest.fixture
+def wsgi(db):
+    """Call the project's WSGI application as a server would; (status, headers, body)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    application = get_wsgi_application()
+
+    def call(path: str, body: bytes, content_type: str, **environ):
+        # By default as the development server passes a chunked body: the socket, chunk
+        # framing and all, without a CONTENT_LENGTH or `wsgi.input_terminated`.
+        framed = b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + 8192]), body[i : i + 8192])
+                          for i in range(0, len(body), 8192))  # fmt: skip
+        environ = {
+            "REQUEST_METHOD": "POST", "PATH_INFO": path, "QUERY_STRING": "",
+            "SERVER_NAME": "testserver", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+            "CONTENT_TYPE": content_type, "HTTP_TRANSFER_ENCODING": "chunked",
+            "wsgi.input": io.BytesIO(framed + b"0\r\n\r\n"), "wsgi.url_scheme": "http",
+            "wsgi.errors": io.StringIO(), "wsgi.multithread": False,
+            "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.version": (1, 0),
+            **environ,
+        }  # fmt: skip
+        started = {}
+
+        def start_response(status, headers, exc_info=None):
+            started.update(status=int(status.split()[0]), headers=dict(headers))
+
+        result = application(environ, start_response)
+        content = b"".join(result)
+        result.close()
+        return started["status"], started["headers"], content
+
+    yield call
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)

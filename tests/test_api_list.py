@@ -62,6 +62,31 @@ def test_query_id_is_echoed(api, method):
     assert listing(api, method, id="q-1")["id"] == "q-1"
 
 
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("sent", [{}, {"id": None}, {"id": ""}, {"id": "\u200b"}],
+                         ids=["absent", "null", "empty", "blank"])  # fmt: skip
+def test_query_without_an_id_gets_a_new_uuid(api, method, sent):
+    if method == "get" and sent.get("id") is None:
+        sent = {}  # a query string has no null
+    first, second = listing(api, method, **sent)["id"], listing(api, method, **sent)["id"]
+
+    assert uuid.UUID(first) and uuid.UUID(second) and first != second
+
+
+def test_error_without_a_query_id_keeps_id_null(api):
+    response = api.get(URL, {"limit": "0"})
+
+    assert response.status_code == 400
+    assert response.json()["id"] is None
+
+
+def test_error_echoes_the_query_id(api):
+    response = api.get(URL, {"limit": "0", "id": "q-7"})
+
+    assert response.status_code == 400
+    assert response.json()["id"] == "q-7"
+
+
 def test_form_body_works(api):
     file(api)
     response = api.post(URL, {"limit": "1", "id": "q"})

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from ..exceptions import TicketInvalid
 from ..models import ApiKey, Ticket
 from ..normalise import clean_tags
+from ..text import is_blank
 
 
 class TagsField(forms.CharField):
@@ -19,7 +20,8 @@ class TagsField(forms.CharField):
     def to_python(self, value):
         text = super().to_python(value)
         try:
-            return clean_tags([tag for tag in text.split(",") if tag.strip()])
+            # Nothing between two commas (or only what shows as nothing) is no tag.
+            return clean_tags([tag for tag in text.split(",") if not is_blank(tag)])
         except TicketInvalid as err:
             raise forms.ValidationError(err.errors["tags"]) from None
 

@@ -3,20 +3,45 @@ shape: {"event": "error", "id": <query id or null>, "error": "...", "fields": {.
 
 import logging
 
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import UnreadablePostError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..exceptions import AccountNotAllowed, IdempotencyConflict, TicketInvalid
+from ..exceptions import AccountNotAllowed, IdempotencyConflict, RequestRefused, TicketInvalid
+from ..storable import storage_problem
 
 logger = logging.getLogger(__name__)
 
 
-class RequestTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = _("The request is too large.")
-    default_code = "too_large"
+class BodyRefused(exceptions.APIException):
+    """The body could not be read as sent (support.bodies): 400, 411, 413 or 415."""
+
+    default_detail = _("The request body could not be read.")
+    default_code = "body_refused"
+
+    def __init__(self, detail=None, status_code: int = status.HTTP_400_BAD_REQUEST):
+        super().__init__(detail)
+        self.status_code = status_code
+
+
+class MalformedRequest(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = _("The request is malformed.")
+    default_code = "malformed"
+
+
+class TooManyFields(MalformedRequest):
+    default_detail = _("The request has too many fields.")
+    default_code = "too_many_fields"
 
 
 class AccountForbidden(exceptions.APIException):
@@ -40,12 +65,7 @@ MAX_ECHOED_ID = 128
 
 def exception_handler(exc: Exception, context: dict) -> Response:
     """Render any exception raised in an API view as a JSON error; never an HTML page."""
-    if isinstance(exc, TicketInvalid):
-        exc = exceptions.ValidationError(exc.errors)
-    elif isinstance(exc, AccountNotAllowed):
-        exc = AccountForbidden()
-    elif isinstance(exc, IdempotencyConflict):
-        exc = IdConflict()
+    exc = _as_api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unexpected error in the support API", exc_info=exc)
@@ -55,7 +75,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         detail = response.data
     body = {"event": "error", "id": _query_id(context.get("request"), exc)}
     if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict):
-        fields = {name: _messages(value) for name, value in detail.items()}
+        fields = {str(name): _messages(value) for name, value in detail.items()}
         body["error"] = " ".join(
             f"{name}: {messages[0]}" for name, messages in fields.items() if messages
         )
@@ -66,6 +86,27 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         body["error"] = " ".join(_messages(detail))
     response.data = body
     return response
+
+
+def _as_api_exception(exc: Exception) -> Exception:
+    """The API error for an error of the domain, or of Django reading what a client sent."""
+    if isinstance(exc, TicketInvalid):
+        return exceptions.ValidationError(exc.errors)
+    if isinstance(exc, AccountNotAllowed):
+        return AccountForbidden()
+    if isinstance(exc, IdempotencyConflict):
+        return IdConflict()
+    if isinstance(exc, RequestRefused):
+        return BodyRefused(exc.message, exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        return BodyRefused(_("The request is too large."), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, UnreadablePostError):
+        return BodyRefused(_("The request was cut off. Please send it again."))
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return TooManyFields()
+    if isinstance(exc, SuspiciousOperation | BadRequest):
+        return MalformedRequest()
+    return exc
 
 
 def _messages(detail) -> list[str]:
@@ -80,9 +121,10 @@ def _messages(detail) -> list[str]:
 def _query_id(request, exc: Exception) -> str | None:
     """The `id` the client sent, to echo in the error, when it can be read safely."""
     if request is None or isinstance(
-        exc, RequestTooLarge | exceptions.ParseError | exceptions.UnsupportedMediaType
+        exc,
+        BodyRefused | MalformedRequest | exceptions.ParseError | exceptions.UnsupportedMediaType,
     ):
-        return None
+        return None  # the body was not read, or cannot be
     try:
         source = request.query_params if request.method == "GET" else request.data
         value = source.get("id") if hasattr(source, "get") else None
@@ -90,5 +132,7 @@ def _query_id(request, exc: Exception) -> str | None:
         return None
     if isinstance(value, str | int) and not isinstance(value, bool):
         value = str(value)
-        return value if len(value) <= MAX_ECHOED_ID else None
+        # Only what could be stored can be echoed (a lone surrogate cannot even be sent).
+        if len(value) <= MAX_ECHOED_ID and storage_problem(value) is None:
+            return value
     return None

@@ -1,12 +1,38 @@
+"""The API's JSON parser."""
+
+import codecs
+import json
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from rest_framework import parsers
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+
+# Digits beyond which an integer is out of a double's range (1.8e308 has 309).
+MAX_NUMBER_DIGITS = 309
 
 
-class StrictJSONParser(JSONParser):
-    """DRF's JSON parser, which also answers absurdly nested JSON with a 400, not a 500."""
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, made to leave every refusal of a value to the field it is in.
+
+    - NaN, Infinity and -Infinity (Python reads them; JSON has none) and numbers out of a
+      double's range (1e999; an integer of more digits than a double holds, which Python
+      would otherwise refuse as a whole-body parse error past 4300 digits) are read as
+      infinite floats, which support.storable refuses with the field's name.
+    - Absurdly nested JSON is a 400, not a 500.
+    """
 
     def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return super().parse(stream, media_type, parser_context)
+            return json.load(codecs.getreader(encoding)(stream), parse_int=_parse_int)
         except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply.") from None
+            raise ParseError(_("JSON parse error - nested too deeply.")) from None
+        except ValueError as exc:
+            raise ParseError(_("JSON parse error - %s") % exc) from None
+
+
+def _parse_int(text: str) -> int | float:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        return float("-inf") if text.startswith("-") else float("inf")
+    return int(text)

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from ..conf import public_url
 from ..models import Ticket
+from ..storable import storage_problem
 
 
 def wire_fields(data, allowed, json_only=()) -> dict:
@@ -40,8 +41,19 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(wire_fields(data, self.fields, self.json_only_fields))
 
 
+class QueryIdField(serializers.CharField):
+    """A query id, echoed back: text (or a number, as text) that could be stored, so that
+    the answer can carry it."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str | float) and (problem := storage_problem(data)):
+            raise serializers.ValidationError(problem)
+        return super().to_internal_value(data)
+
+
 class NonBlankCharField(serializers.CharField):
-    """Text that must have more than white space (the schema says so with a pattern)."""
+    """Text that must show something: more than white space (the schema says so with a
+    pattern) or other characters that show nothing (support.text)."""
 
 
 class CreateTicketSerializer(serializers.Serializer):
@@ -94,9 +106,9 @@ class CreateTicketFormSerializer(CreateTicketSerializer):
 
 
 class ListTicketsSerializer(StrictSerializer):
-    id = serializers.CharField(
+    id = QueryIdField(
         required=False, allow_null=True, allow_blank=True, max_length=128,
-        help_text="Query id, echoed back.",
+        help_text="Query id, echoed back; when absent or blank the answer carries a new UUID.",
     )  # fmt: skip
     account_id = serializers.UUIDField(
         required=False, allow_null=True, help_text="Required with a service key."
@@ -133,7 +145,7 @@ class TicketSerializer(serializers.ModelSerializer):
 
 class TicketListSerializer(serializers.Serializer):
     event = serializers.CharField(default="support_tickets")
-    id = serializers.CharField(allow_null=True)
+    id = serializers.CharField(help_text="The query id sent, or a new UUID.")
     has_more = serializers.BooleanField()
     tickets = TicketSerializer(many=True)
 

@@ -1,19 +1,22 @@
 """The CoCalc-compatible calls. Each view turns HTTP into one call of support.tickets."""
 
+import uuid
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import tickets
-from ..conf import get_setting, public_url
+from .. import bodies, tickets
+from ..conf import public_url
 from ..models import Ticket
 from ..normalise import TicketRequest
+from ..text import is_blank
 from .authentication import ApiKeyAuthentication, HasApiKey
-from .exceptions import RequestTooLarge, UnknownCall, exception_handler
-from .parsers import StrictJSONParser
+from .exceptions import UnknownCall, exception_handler
+from .parsers import JSONParser
+from .renderers import JSONRenderer
 from .serializers import (
     CreateTicketFormSerializer,
     CreateTicketSerializer,
@@ -32,8 +35,12 @@ ERRORS = {
         (400, "Invalid request: `fields` says what is wrong with each field."),
         (401, "Missing, malformed, unknown or revoked API key."),
         (403, "The key may not act for that account."),
+        (411, "A body without Content-Length, on a server that cannot read one (development)."),
         (413, "The request body is over the size limit."),
-        (415, "The body is not JSON, a form or multipart, or not what its type says."),
+        (
+            415,
+            "The body is not JSON, a form or multipart, not in UTF-8, or not what its type says.",
+        ),
         (429, "Over the key's rate limit: retry after `Retry-After` seconds."),
     ]
 }
@@ -49,7 +56,7 @@ class AlwaysJson(DefaultContentNegotiation):
 class SupportApiView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApiKey]
-    parser_classes = [StrictJSONParser, FormParser, MultiPartParser]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
     renderer_classes = [JSONRenderer]
     throttle_classes = [ApiKeyRateThrottle]
     content_negotiation_class = AlwaysJson
@@ -58,13 +65,9 @@ class SupportApiView(APIView):
         return exception_handler
 
     def initial(self, request, *args, **kwargs):
-        # Before anything reads the body, so an oversized request is never read.
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > get_setting("MAX_REQUEST_BYTES"):
-            raise RequestTooLarge()
+        # Before anything reads the body: an oversized one is never read, a chunked one
+        # is read whole (DRF's request wraps Django's, whose body this is).
+        bodies.prepare(request._request)
         super().initial(request, *args, **kwargs)
 
 
@@ -134,7 +137,8 @@ class GetSupportTickets(SupportApiView):
         return Response(
             {
                 "event": "support_tickets",
-                "id": params.get("id"),
+                # As CoCalc's original: a query without an id gets one.
+                "id": str(uuid.uuid4()) if is_blank(params.get("id") or "") else params["id"],
                 "has_more": has_more,
                 "tickets": TicketSerializer(page, many=True, context={"request": request}).data,
             }

@@ -1,0 +1,159 @@
+"""A request's body, read whole however it was framed, before anything parses it.
+
+Django reads exactly CONTENT_LENGTH bytes of a body, and takes a request without that
+header for a request without a body. A chunked body (`Transfer-Encoding: chunked`, what
+many HTTP clients send for a streamed body) has no Content-Length: Django would read
+nothing, and every field would look missing. A server that has already taken the framing
+off says so: gunicorn (and any WSGI server that ends the input at the end of the body)
+sets `wsgi.input_terminated`, and Django's ASGI handler has the whole body in hand. There
+`prepare()` reads the body itself, up to SUPPORT["MAX_REQUEST_BYTES"]; where the server
+cannot (Django's development server) a body without a length is answered with 411, never
+taken for an empty one. The size limit holds for what is read, not only for what a
+Content-Length announces.
+
+Every view of the app that takes a body calls `prepare()` first: the API in its views'
+`initial()`, the requester's pages through `reads_body`.
+"""
+
+import codecs
+import io
+from collections.abc import Callable
+from functools import wraps
+from typing import IO
+
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, UnreadablePostError
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+
+from .conf import get_setting
+from .exceptions import RequestRefused
+
+CHUNK = 64 * 1024
+# What a declared charset may be: UTF-8, as WHATWG's form encoding and RFC 8259's JSON
+# require (Django itself refuses a form body in any other); JSON's older UTF-16 and UTF-32
+# too, as the original's body parser took them. Codecs such as UTF-7 could smuggle in text
+# that no database stores; "rot13" or "zlib" are no text encodings at all.
+FORM_CHARSETS = {"utf-8"}
+JSON_CHARSETS = {"utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"}
+
+
+def prepare(request: HttpRequest) -> None:
+    """Make `request`'s body readable by Django and DRF as if it had come with a
+    Content-Length: check the declared length and charset, and read a body that has
+    none (chunked) into memory. Call it before anything reads the body.
+
+    Raises RequestRefused: 400 for a malformed Content-Length or a body cut off, 411 for
+    a body this server cannot delimit, 413 for one over MAX_REQUEST_BYTES, 415 for a
+    charset other than UTF-8 (or UTF-16/32 for JSON).
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        # There is no body; a query string is UTF-8 whatever a Content-Type may say.
+        if request.encoding is not None:
+            request.encoding = None
+        return
+    _check_charset(request)
+    limit = get_setting("MAX_REQUEST_BYTES")
+    declared = request.META.get("CONTENT_LENGTH")
+    if declared not in (None, ""):
+        if not (declared.isascii() and declared.isdigit()):
+            raise RequestRefused(_("The Content-Length header is not a number."), status=400)
+        if int(declared) > limit:
+            raise _too_large(limit)
+        return
+    stream = _delimited_input(request)
+    if stream is None:
+        if request.META.get("HTTP_TRANSFER_ENCODING"):
+            raise RequestRefused(
+                _("Send the body with a Content-Length: this server cannot read it without."),
+                status=411,
+            )
+        return  # no Content-Length and no Transfer-Encoding: there is no body
+    body = _read_at_most(stream, limit)
+    # What Django reads the body from, and what it and DRF size it by.
+    request._stream = io.BytesIO(body)
+    request._read_started = False
+    request.META["CONTENT_LENGTH"] = str(len(body))
+
+
+def reads_body(view: Callable[..., HttpResponse] | None = None, *, framed=None):
+    """Decorate a view of the requester's pages: `prepare()` the body before anything
+    reads it, and answer a refused body with a page of the refusal's status.
+
+    Django's CSRF middleware reads a form's body before the view runs: the view is
+    therefore exempt from the middleware and checked by `csrf_protect` itself, once the
+    body is read. `framed` (e.g. support.framing.frameable) is applied to the refusal
+    page too, for views shown in a frame.
+    """
+    if view is None:
+        return lambda view: reads_body(view, framed=framed)
+    protected = csrf_protect(view)
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            prepare(request)
+            return protected(request, *args, **kwargs)
+        except UnreadablePostError:
+            refusal = RequestRefused(
+                _("The request was cut off. Please send it again."), status=400
+            )
+        except RequestRefused as err:
+            refusal = err
+
+        def page(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            return render(
+                request, "support/refused.html", {"message": refusal.message}, status=refusal.status
+            )
+
+        return (framed(page) if framed else page)(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _check_charset(request: HttpRequest) -> None:
+    charset = (request.content_params or {}).get("charset")
+    if charset is None:
+        return
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        name = charset.lower()
+    allowed = JSON_CHARSETS if request.content_type == "application/json" else FORM_CHARSETS
+    if name not in allowed:
+        raise RequestRefused(
+            _("Send the body in UTF-8 (the Content-Type says charset=%s).") % charset[:40],
+            status=415,
+        )
+
+
+def _delimited_input(request: HttpRequest) -> IO[bytes] | None:
+    """The body as a stream that ends where the body ends, if the server provides one."""
+    if isinstance(request, ASGIRequest):
+        return request._stream  # the ASGI handler has read the whole body into a file
+    if request.META.get("wsgi.input_terminated"):
+        return request.META["wsgi.input"]
+    return None
+
+
+def _read_at_most(stream: IO[bytes], limit: int) -> bytes:
+    parts, size = [], 0
+    while True:
+        try:
+            part = stream.read(CHUNK)
+        except OSError as err:  # the client went away, or sent a broken chunk
+            raise RequestRefused(
+                _("The request was cut off. Please send it again."), status=400
+            ) from err
+        if not part:
+            return b"".join(parts)
+        size += len(part)
+        if size > limit:
+            raise _too_large(limit)
+        parts.append(part)
+
+
+def _too_large(limit: int) -> RequestRefused:
+    return RequestRefused(_("The request is too large: send at most %d bytes.") % limit, status=413)
