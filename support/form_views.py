@@ -90,7 +90,7 @@ def _ticket_form(request: HttpRequest, *, embed: bool, opening: bool = False) ->
         # Shown again as sent, with the message rendered as the ticket page will; not
         # checked yet, so that an unfinished form shows no errors.
         form = TicketForm(identity=identity, initial=request.POST.dict())
-        preview = render_text(request.POST.get("body", ""))
+        preview = render_text(request.POST.get("body", ""), cache=False)
     else:
         form = TicketForm(request.POST, identity=identity)
         if form.is_valid():

@@ -56,18 +56,21 @@ RAW_TEXT = {"iframe", "noembed", "noframes", "noscript", "plaintext", "template"
             "title", "xmp"}  # fmt: skip
 # Rendered texts kept per process, by content hash and language, up to this many characters
 # in all: a ticket's page and its e-mails render the same stored text again and again.
-CACHE_CHARS = 16_000_000
+CACHE_CHARS = 8_000_000
 _cache: OrderedDict[tuple[str, str], SafeString] = OrderedDict()
 _cache_lock = threading.Lock()
 _cached_chars = 0
 
 
-def render_text(text: str) -> SafeString:
+def render_text(text: str, *, cache: bool = True) -> SafeString:
     """Markdown or HTML as sent (`text`) as safe HTML: one `<article class="markup">` element.
 
     Takes time linear in len(text). Text nested deeper than MAX_DEPTH is cut there, with a
-    note saying so (the stored text is unchanged). Never raises for any str.
+    note saying so (the stored text is unchanged). Never raises for any str. `cache=False`
+    for text shown once (a preview), which would only push stored texts out of the cache.
     """
+    if not cache:
+        return _render(text)
     key = (hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), get_language())
     with _cache_lock:
         if (html := _cache.get(key)) is not None:

@@ -1,4 +1,5 @@
-"""What the deployed desk writes to its logs: never an API key, never a widget identity.
+"""What the deployed desk writes to its logs: never an API key, a widget identity or the
+secret of a requester's private link.
 
 Real gunicorn, started with the options of the README's production command (read from the
 README, so they cannot drift apart), its access log and error output to files."""
@@ -73,9 +74,16 @@ def test_no_key_or_identity_in_access_log_or_errors(deployed):
         timeout=30,
     )
     refused = requests.get(f"{url}/api/v1/get_support_tickets", auth=(key + "x", ""), timeout=30)
+    # The requester's private link: its secret is one too.
+    link = url + "/support/tickets/" + created.json()["url"].split("/support/tickets/")[1]
+    page = requests.get(link, timeout=30)
+    forbidden = requests.post(link, timeout=30)  # Django logs the path of a CSRF failure
     missing = requests.get(f"{url}/support/embed/nope/?identity={identity}", timeout=30)
     assert (created.status_code, listed.status_code, opened.status_code) == (200, 200, 200)
     assert (refused.status_code, missing.status_code) == (401, 404)
+    assert (page.status_code, forbidden.status_code) == (200, 403)
+    ticket_path = link.split("/support/tickets/")[1]
+    ticket_id, access_key = ticket_path.strip("/").split("/")
     assert "You are writing as Ada" in opened.text
 
     time.sleep(0.5)  # gunicorn writes its access log after each response
@@ -86,7 +94,12 @@ def test_no_key_or_identity_in_access_log_or_errors(deployed):
     assert any('"GET /api/v1/get_support_tickets" 200' in line for line in lines), log
     assert any('"POST /support/embed/open/" 200' in line for line in lines), log
     assert any("Not Found: /support/embed/nope/" in line for line in lines), log  # Django's
+    assert any(f'"GET /support/tickets/{ticket_id}/***/" 200' in line for line in lines), log
+    assert any(
+        line.startswith("Forbidden (CSRF") and f": /support/tickets/{ticket_id}/***/" in line
+        for line in lines
+    ), log
     # ...but no secret: neither the key (nor its wrong variant), nor the identity token,
     # nor the host page's query the widget sent.
-    for secret in (key, key[12:], identity, identity.split(".")[1], "host-page-secret"):
+    for secret in (key, key[12:], identity, identity.split(".")[1], "host-page-secret", access_key):
         assert secret not in log
