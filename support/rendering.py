@@ -17,6 +17,7 @@ the page (an HTML parser stops looking for one at an <article>).
 """
 
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 
@@ -54,6 +55,9 @@ MAX_ATTRIBUTE = 4096
 # Elements whose content HTML reads as text; nh3 removes them and keeps the text.
 RAW_TEXT = {"iframe", "noembed", "noframes", "noscript", "plaintext", "template", "textarea",
             "title", "xmp"}  # fmt: skip
+# What XML 1.0 (so libxml2's tree) cannot hold: C0 controls but tab, LF and CR; U+FFFE/F.
+_UNSHOWABLE = dict.fromkeys([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF])
+_NONCHARACTER_REFERENCE = re.compile(r"&#(?:[xX]0*[fF]{3}[eEfF]|0*6553[45]);")
 # Rendered texts kept per process, by content hash and language, up to this many characters
 # in all: a ticket's page and its e-mails render the same stored text again and again.
 CACHE_CHARS = 8_000_000
@@ -89,7 +93,11 @@ def render_text(text: str, *, cache: bool = True) -> SafeString:
 
 def _render(text: str) -> SafeString:
     # cmark-gfm reads UTF-8; a lone surrogate (which no database stores) becomes "?".
-    text = text.encode("utf-8", "replace").decode("utf-8")
+    # Control characters (a terminal's colour codes in a pasted log) show as nothing in a
+    # browser, and libxml2 holds no text with them: they go.
+    text = text.encode("utf-8", "replace").decode("utf-8").translate(_UNSHOWABLE)
+    # cmark-gfm writes a reference to U+FFFE or U+FFFF as bytes that are not UTF-8.
+    text = _NONCHARACTER_REFERENCE.sub("\ufffd", text)
     markup = cmarkgfm.markdown_to_html_with_extensions(
         text, options=Options.CMARK_OPT_UNSAFE, extensions=EXTENSIONS
     )
@@ -122,13 +130,12 @@ def _shaped(markup: str) -> tuple[str, bool]:
     parser = lxml.html.HTMLParser(
         remove_comments=True, remove_pis=True, no_network=True, default_doctype=False
     )
-    body = lxml.html.document_fromstring("<html><body>" + markup, parser=parser).find("body")
+    root = lxml.html.document_fromstring("<html><body>" + markup, parser=parser).find("body")
     cut = any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log)
-    # Into an element of our own: the markup may have given <body> attributes.
-    root = lxml.etree.Element("div")
-    if body is not None:
-        root.text = body.text
-        root.extend(body)
+    if root is None:
+        return "", cut
+    root.tag = "div"
+    root.attrib.clear()  # the markup may have given <body> attributes
     lxml.etree.strip_elements(root, "script", "style", with_tail=False)
     for element in root.iter(*RAW_TEXT):
         element.tag = "span"
@@ -146,12 +153,14 @@ def _shaped(markup: str) -> tuple[str, bool]:
             element.text = first
             for index, piece in enumerate(rest):
                 element.insert(index, _comment(piece))
-    inner = lxml.etree.tostring(root, method="html", encoding="unicode")
+    inner = lxml.etree.tostring(root, method="html", encoding="unicode", with_tail=False)
     return inner[len("<div>") : -len("</div>")], cut
 
 
 def _pieces(text: str) -> list[str]:
-    return [text[start : start + MAX_TEXT] for start in range(0, len(text), MAX_TEXT)]
+    # A character reference (`&#1;`) may have brought back a control character.
+    text = text.translate(_UNSHOWABLE)
+    return [text[start : start + MAX_TEXT] for start in range(0, len(text), MAX_TEXT)] or [""]
 
 
 def _comment(tail: str) -> lxml.etree._Comment:

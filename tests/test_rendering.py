@@ -95,3 +95,19 @@ def test_worst_case_at_the_api_size_limit_renders_in_linear_time(api):
     assert page.status_code == 200 and page.content.count(b'href="http://www.a.co"') > 70_000
     print(f"1 MiB: filed and shown in {elapsed:.2f} s of CPU")
     assert elapsed < 10 * 1.5
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "\x1b[31mFAILED\x1b[0m test_x " * 200,  # a pasted terminal log, colour codes and all
+        "x" * 1500 + "&#1;&#x1b;" + "y" * 1500,  # references to control characters
+        "&#xfffe; &#65535; &#xFFFF;",  # which cmark-gfm would write as bytes not UTF-8
+        "<p title='\x0b'>" + "z" * 3000,
+    ],
+)
+def test_control_characters_never_break_the_page(api, body):
+    html = page_body(api, body)
+
+    assert "FAILED" in html or "x" * 100 in html or "\ufffd" in html or "z" * 100 in html
+    assert "\x1b" not in html and "\x01" not in html
