@@ -14,8 +14,8 @@ renderer, uncached: CPU time, the best of --runs (10x as many at 10 KiB).
 Reading the ratios: a quadratic term shows as about 100x per 10x step. Between 10 and
 100 KiB, and on a loaded machine, a linear C parser can show 15-30x: its data (a cmark
 node is ~100 bytes per few characters) leave the CPU's caches there. Doubling the size
-above 256 KiB costs about 2x for every shape (1.3-3x as measured on a loaded machine). The script fails (exit 1) on a step over
-50x, which no linear renderer shows.
+above 256 KiB costs about 2x for every shape (1.3-3x as measured on a loaded machine).
+The script fails (exit 1) on a step over 50x, which no linear renderer shows.
 """
 
 import argparse
