@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import conversation
+from . import conversation, links
 from .bodies import reads_body
 from .exceptions import TicketClosed, TicketInvalid
 from .forms import ReplyForm
@@ -52,7 +52,7 @@ def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
         "support/ticket_detail.html",
         {
             "ticket": ticket,
-            "description_html": render_text(ticket.description),
+            "description_html": links.description_html(ticket),
             "thread": thread,
             "form": form,
             "can_solve": ticket.status not in (Ticket.Status.SOLVED, Ticket.Status.CLOSED),

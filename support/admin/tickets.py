@@ -14,8 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from .. import conversation, deliveries
-from ..conf import site_url
+from .. import conversation, deliveries, links
 from ..exceptions import TicketInvalid
 from ..models import Delivery, Ticket, status_rank
 from ..rendering import render_text
@@ -210,11 +209,11 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
 
     def _page_context(self, request, ticket: Ticket, context: dict) -> dict:
         info = dict(ticket.info or {})
-        course = _uuid_or_none(info.get("course"))  # a link only to what is a course id
         return {
-            "description_html": render_text(ticket.description or ticket.body),
-            "location_url": site_url() + ticket.location if ticket.location else "",
-            "course_url": f"{site_url()}/projects/{course}" if course else "",
+            # The body alone: the location and course are links in the details below.
+            "description_html": render_text(ticket.body),
+            "location_url": links.location_url(ticket.location),
+            "course_url": links.course_url(info),
             "info_rows": sorted(info.items()),
             "account_html": account_link(ticket.account_id),
             "conversation": [
@@ -292,13 +291,6 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="tickets-{stamp}.csv"'
         return response
-
-
-def _uuid_or_none(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 def _csv_row(row: tuple) -> list:
