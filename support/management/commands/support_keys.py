@@ -6,6 +6,11 @@ from ... import keys
 from ...models import ApiKey
 
 
+def one_line(text: str) -> str:
+    """`text` with every run of whitespace (newlines too) as one space: one row per key."""
+    return " ".join(text.split())
+
+
 class Command(BaseCommand):
     help = "Make, list and revoke API keys. A new key is printed once, alone on the last line."
 
@@ -46,9 +51,11 @@ class Command(BaseCommand):
         for key in queryset:
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
             used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+            # Columns are padded as text: a UUID's own format() takes no width.
+            account = str(key.account_id) if key.account_id else "-"
             self.stdout.write(
-                f"{key.prefix}…  {key.kind:<7}  {key.account_id or '-':<36}  {state:<18}  "
-                f"last used {used}  {key.name}"
+                f"{key.prefix}…  {key.kind:<7}  {account:<36}  {state:<18}  "
+                f"last used {used}  {one_line(key.name)}"
             )
 
     def _revoke(self, prefix, **options):
