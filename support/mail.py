@@ -48,7 +48,7 @@ def send_delivery_mail(delivery: Delivery) -> None:
     message = delivery.message
     context = {
         "ticket": ticket,
-        "ticket_url": public_url(ticket.get_absolute_url()),
+        "ticket_url": public_url(ticket.requester_path()),
         "staff_url": None if to_requester else _admin_url(ticket),
         "description_html": render_text(ticket.description),
         "message": message,

@@ -34,6 +34,6 @@ def test_staff_finds_reads_and_answers_a_ticket(page, desk, support_staff):
     assert ticket.status == Ticket.Status.PENDING
     assert Message.objects.get().author.username == "agent"
 
-    page.goto(f"{desk}{ticket.get_absolute_url()}")
+    page.goto(f"{desk}{ticket.requester_path()}")
     assert "Restarted your project: try again?" in page.content()
     assert page.dialogs == []

@@ -134,6 +134,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def revoke_view(self, request, object_id: int):
         """The key page's Revoke button (POST only)."""
+        # Permission first: staff without it learn nothing, not even which keys exist.
+        if not self.has_change_permission(request):
+            raise PermissionDenied
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         key = get_object_or_404(ApiKey, pk=object_id)

@@ -106,7 +106,6 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
     fields = ["status", "tags"]
     actions = ["mark_solved", "mark_closed", "retry_failed_deliveries"]
     change_form_template = "admin/support/ticket/change_form.html"
-    view_on_site = False  # the page links to the requester's page under its own name
 
     # --- the list
 
@@ -223,7 +222,7 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
             "conversation_form": context.get("conversation_form") or ConversationForm(),
             "conversation_marker": CONVERSATION_MARKER,
             "can_answer": self.has_change_permission(request, ticket),
-            "requester_page": ticket.get_absolute_url(),
+            "requester_page": ticket.requester_path(),
         }
 
     def _converse(self, request, object_id):
