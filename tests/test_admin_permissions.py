@@ -1,19 +1,16 @@
 """Who sees the staff side: the "Support staff" group, and nobody else but superusers."""
 
-import re
-
 import pytest
 from django.apps import apps
-from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.test import Client
 
-from support import conversation, keys
-from support.models import Account, ApiKey, Delivery, Message, Ticket
+from support import keys
+from support.models import ApiKey, Ticket
 from support.staff import GROUP, PERMISSIONS
-from tests.conftest import ACCOUNT, make_ticket
+from tests.conftest import ACCOUNT, app_admin_urls, make_ticket
 
 SUPPORT_PAGES = [
     "/admin/support/",
@@ -118,56 +115,11 @@ def test_view_only_staff_cannot_answer_or_change(db):
     assert client.get("/admin/support/ticket/").context["action_form"] is None  # no actions
 
 
-@pytest.fixture
-def app_data(db, support_staff):
-    """One of everything the app stores: a ticket with a reply, a note and a delivery, an
-    account key, and a history entry."""
-    ticket = make_ticket(subject="Quarterly invoice wrong", email_address="jane@example.com")
-    conversation.reply(ticket, author=support_staff, body="Fixed the invoice.")
-    conversation.add_note(ticket, author=support_staff, body="Refund 40 EUR")
-    key, _ = keys.create_key(account_id=ACCOUNT, name="jane's script")
-    ticket.refresh_from_db()
-    return {
-        Ticket: ticket,
-        Account: Account.objects.get(pk=ticket.pk),
-        ApiKey: key,
-        Delivery: Delivery.objects.get(kind="reply"),
-        Message: ticket.messages.first(),
-    }
-
-
 def secrets_of(data: dict) -> list[str]:
     """What no one outside Support staff may see of `app_data`."""
     ticket, key = data[Ticket], data[ApiKey]
     return [ticket.access_key, ticket.subject, ticket.requester_email, "Refund 40 EUR",
             "Fixed the invoice", key.prefix, key.name]  # fmt: skip
-
-
-def app_admin_urls(data: dict) -> list[str]:
-    """Every URL of the admin that touches the app's models, found in the admin's own URL
-    patterns (so that a page added later is covered): each ModelAdmin's pages with real
-    ids, the app's index, "view on site" for each model, autocomplete for each relation."""
-    urls = ["/admin/support/"]
-    for model, model_admin in admin.site._registry.items():
-        if model._meta.app_label != "support":
-            continue
-        base = f"/admin/support/{model._meta.model_name}/"
-        for pattern in model_admin.urls:
-            route = str(pattern.pattern)
-            route = re.sub(r"<uuid:account_id>", str(ACCOUNT), route)
-            route = re.sub(r"<(?:path|int):object_id>", str(data[model].pk), route)
-            assert "<" not in route, f"a converter this test does not fill: {route}"
-            urls.append(base + route)
-    for model in apps.get_app_config("support").get_models():
-        content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
-        urls.append(f"/admin/r/{content_type.pk}/{data[model].pk}/")
-        for field in model._meta.get_fields():
-            if field.is_relation and field.concrete:
-                urls.append(
-                    f"/admin/autocomplete/?app_label=support&model_name="
-                    f"{model._meta.model_name}&field_name={field.name}&term=a"
-                )
-    return urls
 
 
 def test_staff_outside_the_group_reach_nothing_of_the_app_by_any_admin_url(outsider, app_data):

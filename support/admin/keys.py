@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from .. import keys
 from ..models import ApiKey
+from .filters import CheckedQueryMixin
 from .forms import ApiKeyAddForm
 from .tickets import account_link
 
@@ -33,7 +34,7 @@ class ActiveFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(CheckedQueryMixin, admin.ModelAdmin):
     """Keys: made through keys.create_key, revoked through keys.revoke, never deleted."""
 
     list_display = [

@@ -1,15 +1,12 @@
 """The ticket list and the ticket page: staff's queue, and where they answer."""
 
-import csv
 import uuid
 
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpResponseRedirect, StreamingHttpResponse
-from django.urls import path, reverse
-from django.utils import timezone
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -20,25 +17,19 @@ from ..exceptions import TicketInvalid
 from ..models import Delivery, Ticket, status_rank
 from ..rendering import render_text
 from .deliveries import retried
-from .filters import HasAccountFilter, StatusFilter, TagFilter
+from .export import TicketExportMixin
+from .filters import (
+    CheckedChangeList,
+    CheckedQueryMixin,
+    DateFilter,
+    HasAccountFilter,
+    StatusFilter,
+    TagFilter,
+)
 from .forms import ConversationForm, TicketForm
 from .pagination import CappedPaginationMixin
 
 CONVERSATION_MARKER = "_conversation"  # names the reply form's submit button
-CSV_CHUNK = 2000
-CSV_COLUMNS = [
-    ("id", gettext_lazy("id")),
-    ("subject", gettext_lazy("subject")),
-    ("requester_name", gettext_lazy("requester name")),
-    ("requester_email", gettext_lazy("requester e-mail")),
-    ("account_id", gettext_lazy("account id")),
-    ("status", gettext_lazy("status")),
-    ("tags", gettext_lazy("tags")),
-    ("channel", gettext_lazy("channel")),
-    ("location", gettext_lazy("location")),
-    ("created_at", gettext_lazy("created")),
-    ("updated_at", gettext_lazy("updated")),
-]
 
 
 def account_link(account_id: uuid.UUID | None, *, short: bool = False) -> str:
@@ -65,7 +56,7 @@ class DeliveryInline(admin.TabularInline):
         return False
 
 
-class TicketChangeList(ChangeList):
+class TicketChangeList(CheckedChangeList):
     """The list reads only what it shows: bodies can be long."""
 
     def get_queryset(self, request, exclude_parameters=None):
@@ -73,15 +64,8 @@ class TicketChangeList(ChangeList):
         return queryset.defer("body", "description", "info", "fingerprint")
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for a streamed csv.writer."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 @admin.register(Ticket)
-class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
+class TicketAdmin(TicketExportMixin, CheckedQueryMixin, CappedPaginationMixin, admin.ModelAdmin):
     """Staff's queue (open work first, counted only a few pages ahead) and the ticket page,
     where staff reply, add notes and change status and tags through support.conversation."""
 
@@ -91,8 +75,8 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
         "updated_at",
     ]  # fmt: skip
     list_filter = [
-        StatusFilter, TagFilter, "channel", HasAccountFilter, ("created_at",
-        admin.DateFieldListFilter), ("updated_at", admin.DateFieldListFilter),
+        StatusFilter, TagFilter, "channel", HasAccountFilter, ("created_at", DateFilter),
+        ("updated_at", DateFilter),
     ]  # fmt: skip
     search_fields = ["subject", "requester_name", "requester_email"]
     search_help_text = gettext_lazy(
@@ -258,56 +242,9 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
         self.message_user(request, done, messages.SUCCESS)
         return HttpResponseRedirect(request.path)
 
-    # --- export
-
-    def get_urls(self):
-        urls = [
-            path(
-                "export/",
-                self.admin_site.admin_view(self.export_view),
-                name="support_ticket_export",
-            )
-        ]
-        return urls + super().get_urls()
-
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "export_query": request.GET.urlencode()}
-        return super().changelist_view(request, extra_context)
-
-    def export_view(self, request):
-        """The list as filtered and searched, as CSV, streamed in chunks of CSV_CHUNK rows."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
-        rows = changelist.queryset.values_list(*(name for name, _label in CSV_COLUMNS))
-        writer = csv.writer(_Echo())
-
-        def lines():
-            yield writer.writerow([str(label) for _name, label in CSV_COLUMNS])
-            for row in rows.iterator(chunk_size=CSV_CHUNK):
-                yield writer.writerow(_csv_row(row))
-
-        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="tickets-{stamp}.csv"'
-        return response
-
 
 def _uuid_or_none(value) -> uuid.UUID | None:
     try:
         return uuid.UUID(value) if isinstance(value, str) else None
     except ValueError:
         return None
-
-
-def _csv_row(row: tuple) -> list:
-    tags = [name for name, _label in CSV_COLUMNS].index("tags")
-    values = list(row)
-    values[tags] = ", ".join(values[tags] or [])
-    values = ["" if value is None else value for value in values]
-    # A cell starting with = + - @ is a formula to a spreadsheet: neutralise it, since
-    # subjects and names come from anyone.
-    return [
-        "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
-        for v in values
-    ]
