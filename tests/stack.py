@@ -45,6 +45,9 @@ class Stack:
             "DJANGO_DEBUG": "false",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "SUPPORT_API_RATE": "",
+            # What production must set (support.E001, E007), or it does not start.
+            "SUPPORT_SITE_URL": "https://cocalc.com",
+            "SUPPORT_PUBLIC_URL": "http://support.example.com",
             **env,
         }
         self.processes: list[subprocess.Popen] = []
