@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 from rest_framework.throttling import SimpleRateThrottle
@@ -82,10 +82,11 @@ def check_deliveries(app_configs, **kwargs) -> list[Error]:
     return errors
 
 
-def _public_url_errors() -> list[CheckMessage]:
+def _public_url_errors() -> list[Error]:
     """PUBLIC_URL, which e-mail and forwarded tickets need: they have no request whose host
     a link could follow. Missing is an error in production (DEBUG off), so that it stops at
-    start-up rather than send mail with dead links; in development a warning."""
+    start-up rather than send mail with dead links. In development (DEBUG on) it is not
+    reported, lest every command say so: the worker's error names it when mail needs it."""
     public = get_setting("PUBLIC_URL")
     if public:
         parts = urlsplit(str(public))
@@ -109,18 +110,17 @@ def _public_url_errors() -> list[CheckMessage]:
         ]
         if on
     ]  # fmt: skip
-    if not sends:
+    if not sends or settings.DEBUG:
         return []
-    level, check_id = (Warning, "support.W007") if settings.DEBUG else (Error, "support.E007")
     return [
-        level(
+        Error(
             "SUPPORT['PUBLIC_URL'] is not set, but this desk sends "
             f"{', '.join(sends)}, which link to the desk and need its address.",
             hint="Set it to this desk's address as people reach it, e.g. "
             "SUPPORT['PUBLIC_URL'] = 'https://support.example.com' (in this repository's "
             "project: SUPPORT_PUBLIC_URL=https://support.example.com in the environment or "
             ".env). Links in API answers and pages follow the request's host until then.",
-            id=check_id,
+            id="support.E007",
         )
     ]
 

@@ -102,6 +102,23 @@ def test_list_shows_every_kind_of_key_one_line_each():
     assert not any(secret in "\n".join(everything) for secret in (account, service, revoked))
 
 
+def test_create_with_replace_revokes_the_keys_it_replaces_and_no_other():
+    old = run("create", "--account-id", str(ACCOUNT), "--name", "demo")[-1]
+    other_name = run("create", "--account-id", str(ACCOUNT), "--name", "jane's script")[-1]
+    other_account = run("create", "--account-id", str(uuid.uuid4()), "--name", "demo")[-1]
+    service = run("create", "--service", "--name", "demo")[-1]
+
+    lines = run("create", "--account-id", str(ACCOUNT), "--name", "demo", "--replace")
+
+    new = lines[-1]
+    assert lines[0] == f"Revoked {old[:11]}…, which it replaces."
+    assert works(old) == 401 and works(new) == 200
+    assert works(other_name) == 200 and works(service, account_id=str(uuid.uuid4())) == 200
+    assert ApiKey.objects.get(prefix=other_account[:11]).revoked_at is None
+    again = run("create", "--account-id", str(ACCOUNT), "--name", "demo", "--replace")[-1]
+    assert works(new) == 401 and works(again) == 200
+
+
 def test_revoke_by_prefix_stops_the_key():
     secret = run("create", "--service")[-1]
     run("revoke", secret[:11])

@@ -1,6 +1,7 @@
 import uuid
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from ... import keys
 from ...models import ApiKey
@@ -28,6 +29,12 @@ class Command(BaseCommand):
             metavar="SECRET",
             help="Store an existing secret (e.g. from a previous system) instead of a new one.",
         )
+        create.add_argument(
+            "--replace",
+            action="store_true",
+            help="Revoke the active keys of the same name for the same account (or the "
+            "same name among service keys): the new key takes their place.",
+        )
         listing = commands.add_parser("list", help="List keys (prefixes only).")
         listing.add_argument("--all", action="store_true", help="Include revoked keys.")
         revoke = commands.add_parser("revoke", help="Revoke a key.")
@@ -36,11 +43,22 @@ class Command(BaseCommand):
     def handle(self, *args, command: str, **options):
         getattr(self, f"_{command}")(**options)
 
-    def _create(self, account_id, service, name, import_key, **options):
-        try:
-            key, secret = keys.create_key(account_id=account_id, name=name, raw=import_key)
-        except ValueError as err:
-            raise CommandError(str(err)) from None
+    def _create(self, account_id, service, name, import_key, replace, **options):
+        with transaction.atomic():
+            try:
+                key, secret = keys.create_key(account_id=account_id, name=name, raw=import_key)
+            except ValueError as err:
+                raise CommandError(str(err)) from None
+            replaced = (
+                ApiKey.objects.filter(
+                    revoked_at=None, kind=key.kind, account_id=key.account_id, name=key.name
+                ).exclude(pk=key.pk)
+                if replace
+                else ApiKey.objects.none()
+            )
+            for old in replaced:
+                keys.revoke(old)
+                self.stdout.write(f"Revoked {old.prefix}…, which it replaces.")
         who = f"account {key.account_id}" if key.account_id else "any account (service key)"
         self.stdout.write(f"Created {key.get_kind_display().lower()} {key.prefix}… for {who}.")
         self.stdout.write("Keep it now: it is not stored and cannot be shown again.")
