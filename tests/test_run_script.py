@@ -94,13 +94,16 @@ def database():
 class Run:
     """`scripts/run` started in `checkout`, its output collected as it comes."""
 
-    def __init__(self, checkout: Path, env: dict[str, str], port: int | None = None):
+    def __init__(
+        self, checkout: Path, env: dict[str, str], port: int | None = None, own_group=False
+    ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.checkout = checkout
         self.process = subprocess.Popen(
             ["scripts/run"], cwd=checkout, env={**env, "PORT": str(self.port)},
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=own_group,  # as a terminal's foreground job, for Ctrl-C
         )  # fmt: skip
         self.output = ""
         threading.Thread(target=self._collect, daemon=True).start()
@@ -383,13 +386,8 @@ def test_stopped_by_its_pid_it_leaves_nothing_and_runs_again(first_run, checkout
 
     first_run.stop()  # SIGTERM to the script's own pid, as `kill <pid>` sends
 
-    deadline = time.monotonic() + 30
-    while alive(started) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not alive(started), f"left running: {alive(started)}"
-    assert port_is_free(first_run.port)
-
-    again = Run(checkout, user_env(**database), port=first_run.port)
+    assert_all_ended(started, first_run.port)
+    again = Run(checkout, user_env(**database), port=first_run.port, own_group=True)
     try:
         again.wait_until_serving()
         old, new = first_run.demo_key, again.demo_key
@@ -400,11 +398,27 @@ def test_stopped_by_its_pid_it_leaves_nothing_and_runs_again(first_run, checkout
             for key in (old, new)
         }
         assert answers == {old: 401, new: 200}  # one live demo key
-        # This run's banner names other commands (a new password, not the old one).
-        for command in printed_commands(again.output.split("Support desk on", 1)[1]):
+        # This run's banner names another command: how to set a new password.
+        commands = printed_commands(again.output.split("Support desk on", 1)[1])
+        assert any("changepassword" in command for command in commands)
+        for command in commands:
             run_command(as_run(command, {}), checkout, user_env(**database))
+
+        # Ctrl-C: the terminal sends SIGINT to the script's process group.
+        started = again.started()
+        os.killpg(again.process.pid, signal.SIGINT)
+        again.process.wait(60)
+        assert_all_ended(started, again.port)
     finally:
         again.stop()
+
+
+def assert_all_ended(pids: set[int], port: int) -> None:
+    deadline = time.monotonic() + 30
+    while alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(pids), f"left running: {alive(pids)}"
+    assert port_is_free(port)
 
 
 # --- production, as the README's Production section says
