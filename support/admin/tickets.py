@@ -3,7 +3,6 @@
 import uuid
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -13,7 +12,6 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from .. import conversation, deliveries
 from ..conf import site_url
-from ..exceptions import TicketInvalid
 from ..models import Delivery, Ticket, status_rank
 from ..rendering import render_text
 from .deliveries import retried
@@ -26,10 +24,8 @@ from .filters import (
     StatusFilter,
     TagFilter,
 )
-from .forms import ConversationForm, TicketForm
+from .forms import TicketForm
 from .pagination import CappedPaginationMixin
-
-CONVERSATION_MARKER = "_conversation"  # names the reply form's submit button
 
 
 def account_link(account_id: uuid.UUID | None, *, short: bool = False) -> str:
@@ -167,31 +163,51 @@ class TicketAdmin(TicketExportMixin, CheckedQueryMixin, CappedPaginationMixin, a
         return request.user.is_superuser
 
     def save_model(self, request, obj, form, change):
-        # Status goes through the conversation's write path (it records the change for the
-        # requester); tags are staff's own bookkeeping.
-        if "status" in form.changed_data:
-            conversation.set_status(Ticket.objects.filter(pk=obj.pk), obj.status)
+        # A typed message goes out with the status chosen (unchanged: the message's default)
+        # and the status through the conversation's write path, which records the change
+        # for the requester; tags are staff's own bookkeeping.
+        body = form.cleaned_data.get("body")
+        status = obj.status if "status" in form.changed_data else None
+        if body and form.cleaned_data["kind"] == TicketForm.NOTE:
+            obj.sent_message = conversation.add_note(
+                obj, author=request.user, body=body, status=status
+            )
+        elif body:
+            obj.sent_message = conversation.reply(
+                obj, author=request.user, body=body, status=status
+            )
+        elif status:
+            conversation.set_status(Ticket.objects.filter(pk=obj.pk), status)
         if "tags" in form.changed_data:
             obj.save(update_fields=["tags"])
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        if request.method == "POST" and CONVERSATION_MARKER in request.POST:
-            answered = self._converse(request, object_id)
-            if not isinstance(answered, ConversationForm):
-                return answered
-            # The reply was refused: show the page again with the form and its errors, as
-            # a GET, so that the stock form is not bound to (and saved from) this POST.
-            extra_context["conversation_form"] = answered
-            request.method = "GET"
-        return super().change_view(request, object_id, form_url, extra_context)
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The ticket's history shows who answered when, besides what changed.
+        change = super().construct_change_message(request, form, formsets, add)
+        sent = getattr(form.instance, "sent_message", None)
+        if sent is not None:
+            change.append({"added": {"name": "message", "object": str(sent)}})
+        return change
+
+    def response_change(self, request, obj):
+        sent = getattr(obj, "sent_message", None)
+        if sent is None:
+            return super().response_change(request, obj)
+        if sent.kind == sent.Kind.NOTE:
+            done = _("Note added.")
+        else:
+            done = _("Reply sent to %(email)s.") % {"email": obj.requester_email}
+        self.message_user(request, done, messages.SUCCESS)
+        if TicketForm.SEND in request.POST:
+            return HttpResponseRedirect(request.path)  # Send stays on the ticket
+        return super().response_change(request, obj)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            context.update(self._page_context(request, obj, context))
+            context.update(self._page_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def _page_context(self, request, ticket: Ticket, context: dict) -> dict:
+    def _page_context(self, request, ticket: Ticket) -> dict:
         info = dict(ticket.info or {})
         course = _uuid_or_none(info.get("course"))  # a link only to what is a course id
         return {
@@ -203,44 +219,9 @@ class TicketAdmin(TicketExportMixin, CheckedQueryMixin, CappedPaginationMixin, a
             "conversation": [
                 (message, render_text(message.body)) for message in ticket.messages.all()
             ],
-            "conversation_form": context.get("conversation_form") or ConversationForm(),
-            "conversation_marker": CONVERSATION_MARKER,
             "can_answer": self.has_change_permission(request, ticket),
             "requester_page": ticket.requester_path(),
         }
-
-    def _converse(self, request, object_id):
-        """Send a reply or add a note; a redirect when done, else the form with errors."""
-        ticket = self.get_object(request, object_id)
-        if ticket is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_change_permission(request, ticket):
-            raise PermissionDenied
-        form = ConversationForm(request.POST)
-        if not form.is_valid():
-            return form
-        body = form.cleaned_data["body"]
-        status = form.cleaned_data["status"] or None
-        try:
-            if form.cleaned_data["kind"] == ConversationForm.NOTE:
-                message = conversation.add_note(
-                    ticket, author=request.user, body=body, status=status
-                )
-                done = _("Note added.")
-            else:
-                message = conversation.reply(ticket, author=request.user, body=body, status=status)
-                done = _("Reply sent to %(email)s.") % {"email": ticket.requester_email}
-        except TicketInvalid as err:
-            for message in err.errors.get("body", []):
-                form.add_error("body", message)
-            for field, problems in err.errors.items():
-                if field != "body":
-                    form.add_error(None, problems)
-            return form
-        # The ticket's history in the admin shows who answered when.
-        self.log_change(request, ticket, [{"added": {"name": "message", "object": str(message)}}])
-        self.message_user(request, done, messages.SUCCESS)
-        return HttpResponseRedirect(request.path)
 
 
 def _uuid_or_none(value) -> uuid.UUID | None:
