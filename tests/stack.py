@@ -64,9 +64,9 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def serve(self, workers: int = 2, threads: int = 1) -> str:
-        """Start gunicorn; return its URL once it answers."""
-        port = free_port()
+    def serve(self, workers: int = 2, threads: int = 1, port: int | None = None) -> str:
+        """Start gunicorn (on `port`, or a free one); return its URL once it answers."""
+        port = port or free_port()
         self.start(
             "-m", "gunicorn", "config.wsgi", "--workers", str(workers), "--threads",
             str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
