@@ -95,6 +95,12 @@ def site_url() -> str:
     return str(get_setting("SITE_URL")).rstrip("/")
 
 
+PUBLIC_URL_NEEDED = (
+    "Set SUPPORT['PUBLIC_URL'] (this desk's address, e.g. 'https://support.example.com'): "
+    "e-mail and forwarded tickets link to it."
+)
+
+
 def public_url(path: str, request=None) -> str:
     """The absolute URL of `path` on this desk: PUBLIC_URL if set, else the host the
     `request` came to (so that a desk nobody configured links to where it was reached).
@@ -117,9 +123,3 @@ def public_host() -> str:
     if not host:
         raise ImproperlyConfigured(PUBLIC_URL_NEEDED)
     return host
-
-
-PUBLIC_URL_NEEDED = (
-    "Set SUPPORT['PUBLIC_URL'] (this desk's address, e.g. 'https://support.example.com'): "
-    "e-mail and forwarded tickets link to it."
-)

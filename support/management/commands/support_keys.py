@@ -49,14 +49,8 @@ class Command(BaseCommand):
                 key, secret = keys.create_key(account_id=account_id, name=name, raw=import_key)
             except ValueError as err:
                 raise CommandError(str(err)) from None
-            replaced = (
-                ApiKey.objects.filter(
-                    revoked_at=None, kind=key.kind, account_id=key.account_id, name=key.name
-                ).exclude(pk=key.pk)
-                if replace
-                else ApiKey.objects.none()
-            )
-            for old in replaced:
+            same = ApiKey.objects.filter(kind=key.kind, account_id=key.account_id, name=key.name)
+            for old in same.filter(revoked_at=None).exclude(pk=key.pk) if replace else []:
                 keys.revoke(old)
                 self.stdout.write(f"Revoked {old.prefix}…, which it replaces.")
         who = f"account {key.account_id}" if key.account_id else "any account (service key)"
