@@ -244,7 +244,7 @@ def run_command(argv: list[str], cwd: Path, env: dict[str, str]) -> str:
             argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, start_new_session=True,
         )  # fmt: skip
-        lines: list[str] = []
+        lines: list[str] = []  # extend() appends each line as it is read
         reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
         reader.start()
         # Serving once it says it started (db_worker: "Starting worker", runserver:
