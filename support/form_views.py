@@ -171,7 +171,7 @@ def _filed(request: HttpRequest, pk, key: str, *, embed: bool) -> HttpResponse:
         "support/ticket_filed.html",
         {
             "ticket": ticket,
-            "ticket_url": public_url(ticket.get_absolute_url(), request),
+            "ticket_url": public_url(ticket.requester_path(), request),
             "confirm": get_setting("CONFIRM_TO_REQUESTER"),
             "embed": embed,
         },

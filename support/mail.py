@@ -11,24 +11,22 @@ clients show them together. Message-IDs are fixed per delivery, so a message sen
 (a worker that died after sending, before recording it) is recognised as the same one.
 """
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.core.mail.utils import DNS_NAME
 from django.template import Context, Template
 from django.template.loader import get_template, render_to_string
 from django.urls import NoReverseMatch, reverse
 
 from . import links
-from .conf import get_setting, public_url, site_url
+from .conf import get_setting, public_host, public_url, site_url
 from .models import Delivery, Ticket
 from .rendering import render_text
 
 
 def message_id(ticket: Ticket, part: str = "") -> str:
-    domain = urlsplit(get_setting("PUBLIC_URL") or "").hostname or str(DNS_NAME)
-    return f"<ticket-{ticket.pk}{'.' + part if part else ''}@{domain}>"
+    """The Message-ID of a message about `ticket`, in the desk's own domain (PUBLIC_URL's
+    host, not the worker machine's name, which may change from one send to the next)."""
+    return f"<ticket-{ticket.pk}{'.' + part if part else ''}@{public_host()}>"
 
 
 def send_delivery_mail(delivery: Delivery) -> None:
@@ -51,7 +49,7 @@ def send_delivery_mail(delivery: Delivery) -> None:
     message = delivery.message
     context = {
         "ticket": ticket,
-        "ticket_url": public_url(ticket.get_absolute_url()),
+        "ticket_url": public_url(ticket.requester_path()),
         "staff_url": None if to_requester else _admin_url(ticket),
         "description_html": links.description_html(ticket),
         "message": message,

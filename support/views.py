@@ -41,7 +41,7 @@ def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
             form.add_error(None, str(err))
         else:
             messages.success(request, _("Your reply was sent to support."), fail_silently=True)
-            return redirect(ticket.get_absolute_url() + "#latest")
+            return redirect(ticket.requester_path() + "#latest")
         ticket.refresh_from_db()
     thread = [
         {"message": message, "html": render_text(message.body)}
@@ -75,4 +75,4 @@ def ticket_solved(request: HttpRequest, pk, key: str) -> HttpResponse:
         messages.success(
             request, _("Thank you! The request is marked as solved."), fail_silently=True
         )
-    return redirect(ticket.get_absolute_url())
+    return redirect(ticket.requester_path())

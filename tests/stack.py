@@ -45,6 +45,9 @@ class Stack:
             "DJANGO_DEBUG": "false",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "SUPPORT_API_RATE": "",
+            # What production must set (support.E001, E007), or it does not start.
+            "SUPPORT_SITE_URL": "https://cocalc.com",
+            "SUPPORT_PUBLIC_URL": "http://support.example.com",
             **env,
         }
         self.processes: list[subprocess.Popen] = []
@@ -74,10 +77,11 @@ class Stack:
         *,
         options: list[str] | None = None,
         output: Path | None = None,
+        port: int | None = None,
     ) -> str:
-        """Start gunicorn (with `options` instead of the usual worker and log options);
-        return its URL once it answers."""
-        port = free_port()
+        """Start gunicorn on `port` (or a free one), with `options` instead of the usual
+        worker and log options; return its URL once it answers."""
+        port = port or free_port()
         options = options or [
             "--workers",
             str(workers),
