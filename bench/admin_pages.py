@@ -76,6 +76,8 @@ def main() -> int:
         DJANGO_SECRET_KEY="bench",
         DJANGO_DEBUG="false",
         CACHE_URL="locmemcache://",
+        SUPPORT_SITE_URL="https://cocalc.com",
+        SUPPORT_PUBLIC_URL="http://127.0.0.1",
     )
     import django
 

@@ -155,6 +155,7 @@ def django_env(db_url: str) -> dict[str, str]:
         "DJANGO_DEBUG": "false",
         "DJANGO_SETTINGS_MODULE": "bench.floor_settings",
         "SUPPORT_API_RATE": "",  # rate limiting off
+        "SUPPORT_SITE_URL": "https://cocalc.com",
         # The project's default, a file cache (one machine, as here); BENCH_CACHE_URL=redis://
         # ... measures the several-machines set-up (a Redis round trip costs 0.3-0.5 ms of
         # CPU per cache call on this kind of VM: the API key lookup and the wake-up).

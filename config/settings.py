@@ -156,8 +156,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 SUPPORT = {
-    "SITE_URL": env("SUPPORT_SITE_URL", default="http://127.0.0.1:8000"),
-    "PUBLIC_URL": env("SUPPORT_PUBLIC_URL", default="http://127.0.0.1:8000"),
+    # No defaults: a link to a host nobody configured is a dead link. Unset, SITE_URL stops
+    # start-up (support.E001) and PUBLIC_URL too when DEBUG is off (support.E007); links in
+    # pages and API answers then follow the request's host. scripts/run sets both.
+    "SITE_URL": env("SUPPORT_SITE_URL", default=None) or None,
+    "PUBLIC_URL": env("SUPPORT_PUBLIC_URL", default=None) or None,
     "REPLY_TO": env("SUPPORT_REPLY_TO", default=None),
     "CONFIRM_TO_REQUESTER": env.bool("SUPPORT_CONFIRM_TO_REQUESTER", default=True),
     "STAFF_EMAILS": env.list("SUPPORT_STAFF_EMAILS", default=[]),
@@ -187,6 +190,8 @@ SUPPORT = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Django logs the path of every 4xx and 5xx: hide the secrets of ticket links in it.
+    "filters": {"redact": {"()": "support.logs.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }

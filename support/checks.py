@@ -3,6 +3,8 @@
 import re
 from urllib.parse import urlsplit
 
+from django.apps import apps
+from django.conf import settings
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
@@ -76,17 +78,51 @@ def check_deliveries(app_configs, **kwargs) -> list[Error]:
                             id="support.E006",
                         )
                     )
-    mails = get_setting("CONFIRM_TO_REQUESTER") or get_setting("STAFF_EMAILS")
-    if mails and not get_setting("PUBLIC_URL"):
-        errors.append(
-            Error(
-                "E-mail about tickets links to their pages, but SUPPORT['PUBLIC_URL'] is not set.",
-                hint="This desk's address, e.g. 'https://support.example.com'; or set "
-                "CONFIRM_TO_REQUESTER False and STAFF_EMAILS [] to send no e-mail.",
-                id="support.E007",
-            )
-        )
+    errors += _public_url_errors()
     return errors
+
+
+def _public_url_errors() -> list[Error]:
+    """PUBLIC_URL, which e-mail and forwarded tickets need: they have no request whose host
+    a link could follow. Missing is an error in production (DEBUG off), so that it stops at
+    start-up rather than send mail with dead links. In development (DEBUG on) it is not
+    reported, lest every command say so: the worker's error names it when mail needs it."""
+    public = get_setting("PUBLIC_URL")
+    if public:
+        parts = urlsplit(str(public))
+        if parts.scheme in ("http", "https") and parts.hostname and not parts.query:
+            return []
+        return [
+            Error(
+                f"SUPPORT['PUBLIC_URL'] = {public!r} is not an absolute http(s) URL.",
+                hint="This desk's address as people reach it, e.g. 'https://support.example.com'.",
+                id="support.E008",
+            )
+        ]
+    sends = [
+        reason
+        for reason, on in [
+            ("confirmations to requesters (CONFIRM_TO_REQUESTER)",
+             get_setting("CONFIRM_TO_REQUESTER")),
+            ("notices to STAFF_EMAILS", get_setting("STAFF_EMAILS")),
+            ("staff's replies from the admin", apps.is_installed("django.contrib.admin")),
+            ("tickets forwarded by FORWARD_BACKEND", get_setting("FORWARD_BACKEND")),
+        ]
+        if on
+    ]  # fmt: skip
+    if not sends or settings.DEBUG:
+        return []
+    return [
+        Error(
+            "SUPPORT['PUBLIC_URL'] is not set, but this desk sends "
+            f"{', '.join(sends)}, which link to the desk and need its address.",
+            hint="Set it to this desk's address as people reach it, e.g. "
+            "SUPPORT['PUBLIC_URL'] = 'https://support.example.com' (in this repository's "
+            "project: SUPPORT_PUBLIC_URL=https://support.example.com in the environment or "
+            ".env). Links in API answers and pages follow the request's host until then.",
+            id="support.E007",
+        )
+    ]
 
 
 # An origin, as CSP's frame-ancestors takes it: https://cocalc.com, http://localhost:3000,

@@ -2,8 +2,10 @@
 
     SUPPORT = {
         "SITE_URL": "https://cocalc.com",        # required: expands `location` and `course`
-        "PUBLIC_URL": "https://support.example", # this desk, for links in e-mail; None: the
-                                                 # request's host (e-mail then needs it)
+        "PUBLIC_URL": "https://support.example", # this desk's address, for links in e-mail
+                                                 # and the Message-ID domain; None: links
+                                                 # follow the request's host, and e-mail
+                                                 # cannot be sent (support.E007)
         "API_RATE": "120/min",                   # per API key; None or "" turns it off
         "MAX_REQUEST_BYTES": 1048576,            # larger request bodies (API, help form,
                                                  # replies; chunked too) get a 413
@@ -38,6 +40,7 @@ support/backends/.
 """
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -92,13 +95,31 @@ def site_url() -> str:
     return str(get_setting("SITE_URL")).rstrip("/")
 
 
+PUBLIC_URL_NEEDED = (
+    "Set SUPPORT['PUBLIC_URL'] (this desk's address, e.g. 'https://support.example.com'): "
+    "e-mail and forwarded tickets link to it."
+)
+
+
 def public_url(path: str, request=None) -> str:
-    """The absolute URL of `path` on this desk: PUBLIC_URL if set, else the request's host."""
+    """The absolute URL of `path` on this desk: PUBLIC_URL if set, else the host the
+    `request` came to (so that a desk nobody configured links to where it was reached).
+
+    Without a request (e-mail, forwarding: the worker has none) PUBLIC_URL is the only
+    address there is: ImproperlyConfigured if it is not set (support.E007 says so at
+    start-up)."""
     base = get_setting("PUBLIC_URL")
     if base:
         return str(base).rstrip("/") + path
     if request is None:
-        raise ImproperlyConfigured(
-            "Set SUPPORT['PUBLIC_URL'] (this desk's address) to put links in e-mail."
-        )
+        raise ImproperlyConfigured(PUBLIC_URL_NEEDED)
     return request.build_absolute_uri(path)
+
+
+def public_host() -> str:
+    """The host name of PUBLIC_URL (the domain of e-mail's Message-IDs); raises
+    ImproperlyConfigured if it is not set."""
+    host = urlsplit(str(get_setting("PUBLIC_URL") or "")).hostname
+    if not host:
+        raise ImproperlyConfigured(PUBLIC_URL_NEEDED)
+    return host

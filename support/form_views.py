@@ -7,7 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from . import guards, requester
 from .bodies import reads_body
@@ -39,6 +40,17 @@ def embedded_ticket(request: HttpRequest) -> HttpResponse:
     return _ticket_form(request, embed=True)
 
 
+@csrf_exempt  # it shows a form and changes nothing; sending the form is CSRF-checked
+@never_cache
+@require_POST
+@frameable
+def embedded_ticket_open(request: HttpRequest) -> HttpResponse:
+    """The help form in the widget's iframe, opened by the widget's POST (a form targeting
+    the iframe), so that what it carries (the signed identity, the page's address) travels
+    in a request body, which servers and proxies do not log, never in a URL."""
+    return _ticket_form(request, embed=True, opening=True)
+
+
 @never_cache
 def ticket_filed(request: HttpRequest, pk, key: str) -> HttpResponse:
     return _filed(request, pk, key, embed=False)
@@ -50,32 +62,35 @@ def embedded_ticket_filed(request: HttpRequest, pk, key: str) -> HttpResponse:
     return _filed(request, pk, key, embed=True)
 
 
-def _ticket_form(request: HttpRequest, *, embed: bool) -> HttpResponse:
+def _ticket_form(request: HttpRequest, *, embed: bool, opening: bool = False) -> HttpResponse:
     # Who is asking: logged in here, or vouched for by the platform showing the widget
-    # (a signed token the page carries along, checked again when the form is sent).
-    if request.method == "POST":
-        signed = request.POST.get("signed_identity", "")
+    # (a signed token the widget POSTs to open the form and the page carries along in its
+    # body, checked again when the form is sent; never read from a URL, which gets logged).
+    if opening:
+        signed, context = request.POST.get("identity", ""), request.POST
+    elif request.method == "POST":
+        signed, context = request.POST.get("signed_identity", ""), request.POST
     else:
-        signed = request.GET.get("identity", "")
+        signed, context = "", request.GET
     identity = requester.form_user(request) or requester.signed_identity(signed)
     preview = None
     status = 200
-    if request.method == "GET":
+    if request.method == "GET" or opening:
         form = TicketForm(
             identity=identity,
             initial={
                 "signed_identity": signed if identity else "",
                 "token": guards.issue_token(),
-                "location": request.GET.get("location", ""),
-                "language": request.GET.get("language", ""),
-                "screen": request.GET.get("screen", ""),
+                "location": context.get("location", ""),
+                "language": context.get("language", ""),
+                "screen": context.get("screen", ""),
             },
         )
     elif "preview" in request.POST:
         # Shown again as sent, with the message rendered as the ticket page will; not
         # checked yet, so that an unfinished form shows no errors.
         form = TicketForm(identity=identity, initial=request.POST.dict())
-        preview = render_text(request.POST.get("body", ""))
+        preview = render_text(request.POST.get("body", ""), cache=False)
     else:
         form = TicketForm(request.POST, identity=identity)
         if form.is_valid():
@@ -156,7 +171,7 @@ def _filed(request: HttpRequest, pk, key: str, *, embed: bool) -> HttpResponse:
         "support/ticket_filed.html",
         {
             "ticket": ticket,
-            "ticket_url": public_url(ticket.get_absolute_url(), request),
+            "ticket_url": public_url(ticket.requester_path(), request),
             "confirm": get_setting("CONFIRM_TO_REQUESTER"),
             "embed": embed,
         },

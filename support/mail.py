@@ -2,7 +2,8 @@
 
 Templates (override any in your project): support/email/<kind>_subject.txt, <kind>.txt and
 <kind>.html, where kind is `confirmation` or `reply` (to the requester), `staff_notification`
-or `requester_reply` (to staff).
+or `requester_reply` (to staff). The subject and the .txt part are text, rendered without
+HTML escaping; the .html part is HTML, escaped as usual.
 
 Every message about a ticket belongs to one thread: the confirmation's Message-ID is the
 thread's root, and later messages refer to it (In-Reply-To, References), so that mail
@@ -10,22 +11,22 @@ clients show them together. Message-IDs are fixed per delivery, so a message sen
 (a worker that died after sending, before recording it) is recognised as the same one.
 """
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.core.mail.utils import DNS_NAME
-from django.template.loader import render_to_string
+from django.template import Context, Template
+from django.template.loader import get_template, render_to_string
 from django.urls import NoReverseMatch, reverse
 
-from .conf import get_setting, public_url, site_url
+from . import links
+from .conf import get_setting, public_host, public_url, site_url
 from .models import Delivery, Ticket
 from .rendering import render_text
 
 
 def message_id(ticket: Ticket, part: str = "") -> str:
-    domain = urlsplit(get_setting("PUBLIC_URL") or "").hostname or str(DNS_NAME)
-    return f"<ticket-{ticket.pk}{'.' + part if part else ''}@{domain}>"
+    """The Message-ID of a message about `ticket`, in the desk's own domain (PUBLIC_URL's
+    host, not the worker machine's name, which may change from one send to the next)."""
+    return f"<ticket-{ticket.pk}{'.' + part if part else ''}@{public_host()}>"
 
 
 def send_delivery_mail(delivery: Delivery) -> None:
@@ -48,19 +49,19 @@ def send_delivery_mail(delivery: Delivery) -> None:
     message = delivery.message
     context = {
         "ticket": ticket,
-        "ticket_url": public_url(ticket.get_absolute_url()),
+        "ticket_url": public_url(ticket.requester_path()),
         "staff_url": None if to_requester else _admin_url(ticket),
-        "description_html": render_text(ticket.description),
+        "description_html": links.description_html(ticket),
         "message": message,
         "message_html": render_text(message.body) if message else "",
         "site_url": site_url(),
     }
     kind = delivery.kind
-    subject = " ".join(render_to_string(f"support/email/{kind}_subject.txt", context).split())
+    subject = " ".join(render_text_template(f"support/email/{kind}_subject.txt", context).split())
     reply_to = get_setting("REPLY_TO")
     email = EmailMultiAlternatives(
         subject=subject,
-        body=render_to_string(f"support/email/{kind}.txt", context),
+        body=render_text_template(f"support/email/{kind}.txt", context),
         from_email=get_setting("FROM_EMAIL") or settings.DEFAULT_FROM_EMAIL,
         to=recipients,
         reply_to=[reply_to] if reply_to else None,
@@ -68,6 +69,16 @@ def send_delivery_mail(delivery: Delivery) -> None:
     )
     email.attach_alternative(render_to_string(f"support/email/{kind}.html", context), "text/html")
     email.send(fail_silently=False)
+
+
+def render_text_template(name: str, context: dict) -> str:
+    """Render the template `name` as text (a subject, a plain-text part): nothing is
+    HTML-escaped, whatever the template says, so that a project's own override of it is
+    text too. Raises TemplateDoesNotExist (and what rendering raises)."""
+    template = get_template(name)
+    if isinstance(getattr(template, "template", None), Template):  # Django's own engine
+        return template.template.render(Context(context, autoescape=False))
+    return template.render(context)  # another engine: as that engine is configured
 
 
 def _admin_url(ticket: Ticket) -> str | None:

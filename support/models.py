@@ -193,8 +193,13 @@ class Ticket(models.Model):
     def __str__(self) -> str:
         return self.subject
 
-    def get_absolute_url(self) -> str:
-        """The requester's private page for this ticket."""
+    def requester_path(self) -> str:
+        """The path of the requester's private page for this ticket, its secret included.
+
+        Deliberately not `get_absolute_url`: Django's admin answers "view on site"
+        (/admin/r/<content type>/<id>/) for any staff user, whatever their permissions, with
+        a redirect to that URL, which would hand the secret to staff outside Support staff.
+        """
         return reverse("support:ticket", kwargs={"pk": self.pk, "key": self.access_key})
 
     @property

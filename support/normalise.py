@@ -15,9 +15,9 @@ from urllib.parse import urlsplit, urlunsplit
 from django.contrib.auth.base_user import BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils.encoding import iri_to_uri
 from django.utils.translation import gettext as _
 
+from . import links
 from .conf import site_url
 from .exceptions import TicketInvalid
 from .storable import storage_problem
@@ -66,14 +66,8 @@ class CleanTicket:
     info: dict[str, Any]
 
     def description(self) -> str:
-        """The body, then the location's URL, then the course's URL, as staff read it."""
-        description = self.body
-        if self.location:
-            description += f"\n\n{site_url()}{iri_to_uri(self.location)}"
-        course = _course_id(self.info)
-        if course:
-            description += f"\n\nCourse: {site_url()}/projects/{course}"
-        return description
+        """The body, then the location's URL, then the course's URL (support.links)."""
+        return links.description(self.body, self.location, self.info)
 
     def fingerprint(self, account_id: uuid.UUID | None) -> str:
         """A hash of the content, to tell a retried request from a different one."""
@@ -237,13 +231,3 @@ def _location(value: str) -> str:
     if not value.startswith("/") or value.startswith(("//", "/\\")):
         raise ValueError(not_on_site)
     return value
-
-
-def _course_id(info: dict[str, Any]) -> uuid.UUID | None:
-    course = info.get("course")
-    if not isinstance(course, str):
-        return None
-    try:
-        return uuid.UUID(course)
-    except ValueError:
-        return None

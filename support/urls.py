@@ -13,6 +13,7 @@ urlpatterns = [
     path("new/sent/<uuid:pk>/<str:key>/", form_views.ticket_filed, name="filed"),
     # The same for the widget's iframe: no site chrome, frameable by FRAME_ANCESTORS.
     path("embed/", form_views.embedded_ticket, name="embedded_new"),
+    path("embed/open/", form_views.embedded_ticket_open, name="embedded_open"),
     path(
         "embed/sent/<uuid:pk>/<str:key>/", form_views.embedded_ticket_filed, name="embedded_filed"
     ),

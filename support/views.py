@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import conversation
+from . import conversation, links
 from .bodies import reads_body
 from .exceptions import TicketClosed, TicketInvalid
 from .forms import ReplyForm
@@ -41,7 +41,7 @@ def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
             form.add_error(None, str(err))
         else:
             messages.success(request, _("Your reply was sent to support."), fail_silently=True)
-            return redirect(ticket.get_absolute_url() + "#latest")
+            return redirect(ticket.requester_path() + "#latest")
         ticket.refresh_from_db()
     thread = [
         {"message": message, "html": render_text(message.body)}
@@ -52,7 +52,7 @@ def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
         "support/ticket_detail.html",
         {
             "ticket": ticket,
-            "description_html": render_text(ticket.description),
+            "description_html": links.description_html(ticket),
             "thread": thread,
             "form": form,
             "can_solve": ticket.status not in (Ticket.Status.SOLVED, Ticket.Status.CLOSED),
@@ -75,4 +75,4 @@ def ticket_solved(request: HttpRequest, pk, key: str) -> HttpResponse:
         messages.success(
             request, _("Thank you! The request is marked as solved."), fail_silently=True
         )
-    return redirect(ticket.get_absolute_url())
+    return redirect(ticket.requester_path())

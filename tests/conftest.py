@@ -1,12 +1,17 @@
 import base64
 import io
 import os
+import re
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group, User
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
@@ -16,8 +21,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from support import keys
-from support.models import Ticket
+from support import conversation, keys
+from support.models import Account, ApiKey, Delivery, Message, Ticket
 from support.tickets import TicketRequest, file_ticket
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.receivers import HostSite, HttpReceiver, SmtpServer
@@ -246,3 +251,53 @@ def wsgi(db):
     yield call
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def app_data(db, support_staff):
+    """One of everything the app stores: a ticket with a reply, a note and a delivery, an
+    account key, and an entry in the ticket's history."""
+    ticket = make_ticket(subject="Quarterly invoice wrong", email_address="jane@example.com")
+    conversation.reply(ticket, author=support_staff, body="Fixed the invoice.")
+    conversation.add_note(ticket, author=support_staff, body="Refund 40 EUR")
+    key, _ = keys.create_key(account_id=ACCOUNT, name="jane's script")
+    ticket.refresh_from_db()
+    LogEntry.objects.create(
+        user=support_staff, content_type=ContentType.objects.get_for_model(Ticket),
+        object_id=str(ticket.pk), object_repr=str(ticket), action_flag=CHANGE,
+        change_message="Replied.",
+    )  # fmt: skip
+    return {
+        Ticket: ticket,
+        Account: Account.objects.get(pk=ticket.pk),
+        ApiKey: key,
+        Delivery: Delivery.objects.get(kind="reply"),
+        Message: ticket.messages.first(),
+    }
+
+
+def app_admin_urls(data: dict) -> list[str]:
+    """Every URL of the admin that touches the app's models, found in the admin's own URL
+    patterns (so that a page added later is covered): each ModelAdmin's pages with real
+    ids, the app's index, "view on site" for each model, autocomplete for each relation."""
+    urls = ["/admin/support/"]
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label != "support":
+            continue
+        base = f"/admin/support/{model._meta.model_name}/"
+        for pattern in model_admin.urls:
+            route = str(pattern.pattern)
+            route = re.sub(r"<uuid:account_id>", str(ACCOUNT), route)
+            route = re.sub(r"<(?:path|int):object_id>", str(data[model].pk), route)
+            assert "<" not in route, f"a converter this test does not fill: {route}"
+            urls.append(base + route)
+    for model in apps.get_app_config("support").get_models():
+        content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+        urls.append(f"/admin/r/{content_type.pk}/{data[model].pk}/")
+        for field in model._meta.get_fields():
+            if field.is_relation and field.concrete:
+                urls.append(
+                    f"/admin/autocomplete/?app_label=support&model_name="
+                    f"{model._meta.model_name}&field_name={field.name}&term=a"
+                )
+    return urls

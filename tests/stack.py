@@ -45,6 +45,9 @@ class Stack:
             "DJANGO_DEBUG": "false",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "SUPPORT_API_RATE": "",
+            # What production must set (support.E001, E007), or it does not start.
+            "SUPPORT_SITE_URL": "https://cocalc.com",
+            "SUPPORT_PUBLIC_URL": "http://support.example.com",
             **env,
         }
         self.processes: list[subprocess.Popen] = []
@@ -56,17 +59,40 @@ class Stack:
             cwd=ROOT, env=self.env, capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
 
-    def start(self, *args: str) -> subprocess.Popen:
-        process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env)
+    def start(self, *args: str, output: Path | None = None) -> subprocess.Popen:
+        """Start `python *args`; its standard output and error go to the file `output`."""
+        out = open(output, "ab") if output else None  # noqa: SIM115 (the child holds it)
+        process = subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=self.env, stdout=out, stderr=out
+        )
+        if out:
+            out.close()
         self.processes.append(process)
         return process
 
-    def serve(self, workers: int = 2, threads: int = 1) -> str:
-        """Start gunicorn; return its URL once it answers."""
-        port = free_port()
+    def serve(
+        self,
+        workers: int = 2,
+        threads: int = 1,
+        *,
+        options: list[str] | None = None,
+        output: Path | None = None,
+        port: int | None = None,
+    ) -> str:
+        """Start gunicorn on `port` (or a free one), with `options` instead of the usual
+        worker and log options; return its URL once it answers."""
+        port = port or free_port()
+        options = options or [
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--log-level",
+            "warning",
+        ]
         self.start(
-            "-m", "gunicorn", "config.wsgi", "--workers", str(workers), "--threads",
-            str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+            "-m", "gunicorn", "config.wsgi", *options, "--bind", f"127.0.0.1:{port}",
+            output=output,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         for _ in range(150):

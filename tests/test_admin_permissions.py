@@ -1,14 +1,16 @@
 """Who sees the staff side: the "Support staff" group, and nobody else but superusers."""
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group, User
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.test import Client
 
 from support import keys
-from support.models import Ticket
+from support.models import ApiKey, Ticket
 from support.staff import GROUP, PERMISSIONS
-from tests.conftest import ACCOUNT, make_ticket
+from tests.conftest import ACCOUNT, app_admin_urls, make_ticket
 
 SUPPORT_PAGES = [
     "/admin/support/",
@@ -111,3 +113,46 @@ def test_view_only_staff_cannot_answer_or_change(db):
     )
     assert response.status_code == 403 and not ticket.messages.exists()
     assert client.get("/admin/support/ticket/").context["action_form"] is None  # no actions
+
+
+def secrets_of(data: dict) -> list[str]:
+    """What no one outside Support staff may see of `app_data`."""
+    ticket, key = data[Ticket], data[ApiKey]
+    return [ticket.access_key, ticket.subject, ticket.requester_email, "Refund 40 EUR",
+            "Fixed the invoice", key.prefix, key.name]  # fmt: skip
+
+
+def test_staff_outside_the_group_reach_nothing_of_the_app_by_any_admin_url(outsider, app_data):
+    ticket = app_data[Ticket]
+    before = (ticket.status, ticket.messages.count(), ApiKey.objects.get().revoked_at)
+    urls = app_admin_urls(app_data)
+    assert len(urls) > 25  # every page of four admins, and the site's own routes
+
+    for url in urls:
+        for method in (outsider.get, outsider.post):
+            response = method(url, {"_conversation": "Send", "kind": "reply", "body": "x",
+                                    "status": "closed", "action": "revoke_keys",
+                                    "_selected_action": app_data[ApiKey].pk}, follow=True)  # fmt: skip
+            # 405: a GET-only route of Django's (autocomplete) refuses a POST before all else.
+            assert response.status_code in (403, 404, 405), (method, url, response.status_code)
+            shown = response.content.decode() + "".join(url for url, _ in response.redirect_chain)
+            for secret in secrets_of(app_data):
+                assert secret not in shown, (url, secret)
+
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.messages.count(), ApiKey.objects.get().revoked_at) == before
+    assert Ticket.objects.filter(pk=ticket.pk).exists()
+
+
+def test_view_on_site_never_leads_to_a_requesters_private_page(db, app_data):
+    superuser = User.objects.create_superuser("root", "root@example.com", "pw")
+    client = Client()
+    client.force_login(superuser)
+
+    for model in apps.get_app_config("support").get_models():
+        content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+        response = client.get(f"/admin/r/{content_type.pk}/{app_data[model].pk}/")
+        assert response.status_code == 404, model
+    # The ticket page links to it, for those who may see the ticket.
+    page = client.get(f"/admin/support/ticket/{app_data[Ticket].pk}/change/")
+    assert app_data[Ticket].access_key in page.content.decode()

@@ -2,8 +2,10 @@
 
 import csv
 import io
+import re
 import uuid
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -22,6 +24,52 @@ MAX_QUERIES = 10
 
 def page_url(ticket: Ticket) -> str:
     return f"/admin/support/ticket/{ticket.pk}/change/"
+
+
+class _FormFields(HTMLParser):
+    """The fields of the page's form with id `form_id`, as a browser would send them."""
+
+    def __init__(self, form_id: str):
+        super().__init__()
+        self.form_id, self.inside, self.fields, self._field = form_id, False, {}, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.inside = attrs.get("id") == self.form_id
+        if not self.inside or "name" not in attrs and tag != "option":
+            return
+        if tag == "input" and attrs.get("type") not in ("submit", "radio", "checkbox"):
+            self.fields[attrs["name"]] = attrs.get("value", "")
+        elif tag == "input" and "checked" in attrs:
+            self.fields[attrs["name"]] = attrs.get("value", "on")
+        elif tag in ("select", "textarea"):
+            self._field = attrs["name"]
+            self.fields[self._field] = ""
+        elif tag == "option" and "selected" in attrs and self._field:
+            self.fields[self._field] = attrs.get("value", "")
+
+    def handle_data(self, data):
+        if self.inside and self._field and self.lasttag == "textarea":
+            self.fields[self._field] += data.removeprefix("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("select", "textarea"):
+            self._field = None
+        if tag == "form":
+            self.inside = False
+
+
+def page_form(client, ticket: Ticket) -> dict[str, str]:
+    """What the ticket page's form sends as it is shown."""
+    parser = _FormFields("ticket_form")
+    parser.feed(client.get(page_url(ticket)).content.decode())
+    return parser.fields
+
+
+def send(client, ticket: Ticket, button: str = "_conversation", **fields):
+    """Fill the ticket page's form and press Send (or `button`)."""
+    return client.post(page_url(ticket), {**page_form(client, ticket), **fields, button: "x"})
 
 
 def listed(response) -> list[str]:
@@ -70,8 +118,10 @@ def test_list_filters(staff_client, queue):
     assert listed(staff_client.get(LIST + "?tag=urgent")) == ["new and fresh"]
     assert listed(staff_client.get(LIST + "?has_account=no")) == ["just solved"]
     assert len(listed(staff_client.get(LIST + "?has_account=yes"))) == 5
-    assert listed(staff_client.get(LIST + "?channel=api")) == []
-    assert len(listed(staff_client.get(LIST + "?channel=form"))) == 6
+    html = staff_client.get(LIST).content.decode()
+    assert "?channel__exact=api" in html  # the filter's own links, as followed below
+    assert listed(staff_client.get(LIST + "?channel__exact=api")) == []
+    assert len(listed(staff_client.get(LIST + "?channel__exact=form"))) == 6
     old = queue["closed long ago"]
     Ticket.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
     since = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=7)
@@ -165,7 +215,7 @@ def test_ticket_page_shows_everything_about_the_ticket(
     assert ">browser</th><td>Firefox<" in html and ">os</th><td>Linux<" in html
     assert f'href="/admin/support/account/{ACCOUNT}/"' in html
     assert html.index("first") < html.index("second <em>note</em>")  # in order
-    assert ticket.get_absolute_url() in html  # the requester's page
+    assert ticket.requester_path() in html  # the requester's page
     assert 'name="status"' in html and 'name="tags"' in html
 
 
@@ -194,10 +244,7 @@ def test_reply_is_mailed_to_the_requester_and_shown_on_their_page(staff_client):
     run_worker()
     mail.outbox.clear()
 
-    response = staff_client.post(
-        page_url(ticket),
-        {"_conversation": "Send", "kind": "reply", "body": "Installed **xyz**.", "status": ""},
-    )
+    response = send(staff_client, ticket, body="Installed **xyz**.")
 
     assert response.status_code == 302 and response.url == page_url(ticket)
     ticket.refresh_from_db()
@@ -209,7 +256,7 @@ def test_reply_is_mailed_to_the_requester_and_shown_on_their_page(staff_client):
     run_worker()
     [sent] = mail.outbox
     assert sent.to == ["jane@example.com"] and "Installed" in sent.body
-    requester_page = Client().get(ticket.get_absolute_url()).content.decode()
+    requester_page = Client().get(ticket.requester_path()).content.decode()
     assert "Installed <strong>xyz</strong>" in requester_page
     html = staff_client.get(page_url(ticket)).content.decode()
     assert "Reply sent to jane@example.com." in html and "Installed <strong>xyz</strong>" in html
@@ -219,10 +266,7 @@ def test_reply_is_mailed_to_the_requester_and_shown_on_their_page(staff_client):
 def test_reply_may_set_another_status(staff_client):
     ticket = make_ticket(status="open")
 
-    staff_client.post(
-        page_url(ticket),
-        {"_conversation": "1", "kind": "reply", "body": "Done.", "status": "solved"},
-    )
+    send(staff_client, ticket, body="Done.", status="solved")
 
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.SOLVED
@@ -234,31 +278,88 @@ def test_internal_note_stays_in_the_admin(staff_client):
     run_worker()
     mail.outbox.clear()
 
-    staff_client.post(
-        page_url(ticket), {"_conversation": "1", "kind": "note", "body": "Old plan; refund?"}
-    )
+    send(staff_client, ticket, kind="note", body="Old plan; refund?")
     run_worker()
 
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.OPEN  # a note changes nothing for the requester
     assert Message.objects.get().kind == Message.Kind.NOTE
     assert mail.outbox == []
-    assert "Old plan" not in Client().get(ticket.get_absolute_url()).content.decode()
+    assert "Old plan" not in Client().get(ticket.requester_path()).content.decode()
     assert "Old plan" in staff_client.get(page_url(ticket)).content.decode()
 
 
 def test_blank_reply_is_refused_with_a_form_error(staff_client, db):
     ticket = make_ticket(status="open")
 
-    response = staff_client.post(
-        page_url(ticket), {"_conversation": "1", "kind": "reply", "body": "   "}
-    )
+    response = send(staff_client, ticket, body="   ", status="solved")
 
     assert response.status_code == 200
-    assert "This field is required." in response.content.decode()
+    assert "Write a message." in response.content.decode()
     assert not Message.objects.exists()
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.OPEN
+
+
+@pytest.mark.django_db(transaction=True)
+def test_save_sends_a_typed_reply_with_the_status_chosen(staff_client):
+    ticket = make_ticket(status="open")
+
+    response = send(staff_client, ticket, "_save", body="Fixed it.", status="solved", tags="x")
+
+    assert response.status_code == 302 and response.url == LIST  # Save: back to the list
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.tags) == (Ticket.Status.SOLVED, ["x"])
+    reply = Message.objects.get()
+    assert (reply.kind, reply.body, reply.author.username) == ("reply", "Fixed it.", "agent")
+    [entry] = LogEntry.objects.filter(object_id=str(ticket.pk))
+    assert "Status" in entry.get_change_message() and "Reply to the requester" in str(entry)
+    html = staff_client.get(LIST).content.decode()
+    assert "Reply sent to jane@example.com." in html
+    run_worker()
+    assert [m.to for m in mail.outbox if "Fixed it." in m.body] == [["jane@example.com"]]
+
+
+def test_save_and_continue_adds_a_typed_note_and_stays(staff_client, db):
+    ticket = make_ticket(status="open")
+
+    response = send(staff_client, ticket, "_continue", kind="note", body="Call them Monday.")
+
+    assert response.status_code == 302 and response.url == page_url(ticket)
+    note = Message.objects.get()
+    assert (note.kind, note.body) == ("note", "Call them Monday.")
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN  # a note leaves it as it is
+    assert "Note added." in staff_client.get(page_url(ticket)).content.decode()
+
+
+@pytest.mark.parametrize("button", ["_save", "_continue", "_conversation"])
+def test_a_refused_reply_keeps_its_text_and_saves_nothing(staff_client, db, button):
+    ticket = make_ticket(status="open")
+    too_long = "Here is why. " * 8000  # over 100,000 characters
+
+    response = send(staff_client, ticket, button, body=too_long, status="solved", tags="y")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Keep the message under 100000 characters." in html
+    assert f">\n{too_long}</textarea>" in html  # shown again, to fix and send
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.tags) == (Ticket.Status.OPEN, ["member"])  # as they were
+    assert not Message.objects.exists()
+
+
+def test_the_page_has_one_form_one_status_menu_and_no_id_twice(staff_client, db):
+    ticket = make_ticket()
+
+    html = staff_client.get(page_url(ticket)).content.decode()
+
+    assert html.count("<form") == 1 + html.count('id="logout-form"')  # the admin's log-out
+    assert html.count('name="status"') == 1
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
+    fields = page_form(staff_client, ticket)
+    assert {"status", "tags", "kind", "body"} <= fields.keys()
 
 
 def test_status_and_tags_are_edited_on_the_page(staff_client, db):

@@ -34,6 +34,73 @@ def test_staff_finds_reads_and_answers_a_ticket(page, desk, support_staff):
     assert ticket.status == Ticket.Status.PENDING
     assert Message.objects.get().author.username == "agent"
 
-    page.goto(f"{desk}{ticket.get_absolute_url()}")
+    page.goto(f"{desk}{ticket.requester_path()}")
     assert "Restarted your project: try again?" in page.content()
     assert page.dialogs == []
+
+
+def log_in(page, desk: str, then: str) -> None:
+    page.goto(f"{desk}/admin/login/?next={then}")
+    page.get_by_label("Username").fill("agent")
+    page.get_by_label("Password").fill("pw")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{desk}{then}")
+
+
+def test_a_reply_saved_with_the_status_menu_is_sent_with_that_status(page, desk, support_staff):
+    ticket = make_ticket(subject="Kernel died", status="open")
+    log_in(page, desk, f"/admin/support/ticket/{ticket.pk}/change/")
+
+    # One form, one status menu, no id twice.
+    assert page.locator("select[name=status]").count() == 1
+    assert (
+        page.evaluate(
+            "() => { const ids = [...document.querySelectorAll('[id]')].map(e => e.id);"
+            " return ids.filter((id, i) => ids.indexOf(id) !== i); }"
+        )
+        == []
+    )
+    page.get_by_label("Message").fill("Restarted your kernel; it runs again.")
+    page.get_by_label("Status").select_option("solved")
+    page.get_by_role("button", name="Save", exact=True).click()
+
+    page.get_by_text("Reply sent to jane@example.com.").wait_for()
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.SOLVED
+    reply = Message.objects.get()
+    assert (reply.kind, reply.body) == ("reply", "Restarted your kernel; it runs again.")
+    assert page.dialogs == []  # leaving by Save asked nothing
+
+
+def test_leaving_with_unsent_text_asks_and_a_refused_reply_keeps_it(page, desk, support_staff):
+    ticket = make_ticket(subject="Kernel died", status="open")
+    log_in(page, desk, f"/admin/support/ticket/{ticket.pk}/change/")
+    change_page = page.url
+    message = page.get_by_label("Message")
+
+    message.fill("Half an answer")
+    page.locator(".breadcrumbs").get_by_role("link", name="Tickets").click()
+
+    page.wait_for_timeout(500)
+    assert len(page.dialogs) == 1  # "Leave site?", dismissed: the page stays
+    assert page.url == change_page and message.input_value() == "Half an answer"
+
+    too_long = "x" * 100_001
+    message.fill(too_long)
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.get_by_text("Keep the message under 100000 characters.").wait_for()
+    assert page.get_by_label("Message").input_value() == too_long  # refused, not lost
+    assert not Message.objects.exists()
+
+    page.get_by_label("Message").click()  # browsers ask only once someone touched the page
+    page.locator(".breadcrumbs").get_by_role("link", name="Tickets").click()
+    page.wait_for_timeout(500)
+    assert len(page.dialogs) == 2 and page.get_by_label("Message").input_value() == too_long
+
+    page.get_by_label("Message").fill("Short and sent.")
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.get_by_text("Reply sent to jane@example.com.").wait_for()
+    assert Message.objects.get().body == "Short and sent."
+    page.locator(".breadcrumbs").get_by_role("link", name="Tickets").click()
+    page.wait_for_url(f"{desk}/admin/support/ticket/")
+    assert len(page.dialogs) == 2  # nothing left unsent: no question

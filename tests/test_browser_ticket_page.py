@@ -1,10 +1,12 @@
 """From the form to the requester's ticket page and back and forth with support, in real
 Chromium: follow the link, read the reply, answer, mark it solved; no script ever runs."""
 
+import pytest
 from django.contrib.auth import get_user_model
 
 from support import conversation
 from support.models import Message, Ticket
+from tests.conftest import make_ticket
 
 SCRIPTS = "Still **broken**: <img src=x onerror=\"alert('img')\"> <script>alert('reply')</script>"
 
@@ -55,7 +57,7 @@ def test_scripts_in_replies_never_run(page, desk):
     staff = get_user_model().objects.create_user("ann", first_name="Ann")
     conversation.reply(ticket, author=staff, body=f"Staff quoting: {SCRIPTS}")
 
-    page.goto(f"{desk}{ticket.get_absolute_url()}")
+    page.goto(f"{desk}{ticket.requester_path()}")
     page.get_by_label("Your reply").fill(SCRIPTS)
     page.get_by_role("button", name="Send reply").click()
     page.get_by_text("Your reply was sent to support.").wait_for()
@@ -64,3 +66,18 @@ def test_scripts_in_replies_never_run(page, desk):
     assert page.locator(".message-requester strong").last.inner_text() == "broken"
     assert page.locator("main script, main [onerror]").count() == 0
     assert page.dialogs == []
+
+
+@pytest.mark.parametrize("body", ["<li>a bare item", "Traceback:\n```\nFile x.py"])
+def test_desk_links_stay_in_the_message_whatever_the_body_leaves_open(page, desk, body):
+    ticket = make_ticket(body=body)
+    page.goto(desk + ticket.requester_path())
+
+    link = page.locator("p.desk-links a").first
+    assert link.is_visible()
+    # As Chromium parsed the page: the link is the desk's, in the requester's message,
+    # outside what they wrote (no <li> of theirs closed the message's list item).
+    assert link.evaluate(
+        "a => [!!a.closest('li.message-requester'), !!a.closest('article, pre, code')]"
+    ) == [True, False]
+    assert page.locator("li.message-requester article.markup").count() == 1

@@ -48,7 +48,7 @@ def test_widget_files_a_ticket_from_another_site_through_csrf(page, host_page):
     form.get_by_role("heading", name="Thank you: we have your request").wait_for()
     ticket = Ticket.objects.get()
     link = form.locator(".support-link a")
-    assert link.get_attribute("href").endswith(ticket.get_absolute_url())
+    assert link.get_attribute("href").endswith(ticket.requester_path())
     assert link.get_attribute("target") == "_blank"
     assert ticket.channel == Ticket.Channel.FORM
     assert ticket.location == f"{PATH}?tab=2"  # the host page, as the script saw it
@@ -122,7 +122,9 @@ def test_person_the_platform_signs_for_is_not_asked_who_they_are(page, host_site
         f'data-identity="{identity}" defer></script></body></html>'
     )
 
-    form = open_widget(page, f"{host_site.origin}{PATH}")
+    requests = []
+    page.on("request", lambda request: requests.append(request))
+    form = open_widget(page, f"{host_site.origin}{PATH}?tab=secret")
     form.get_by_text("You are writing as Ada (ada@example.com)").wait_for()
     assert form.get_by_label("Your e-mail address").count() == 0
     form.get_by_label("Subject").fill("Signed in")
@@ -133,3 +135,11 @@ def test_person_the_platform_signs_for_is_not_asked_who_they_are(page, host_site
     ticket = Ticket.objects.get()
     assert (ticket.requester_email, ticket.requester_name) == ("ada@example.com", "Ada")
     assert ticket.account_id == ACCOUNT
+    assert ticket.location == f"{PATH}?tab=secret"
+    # The token and the host page's query went in request bodies, never in a URL (which
+    # servers, proxies and Referer headers pass on and log).
+    desk_requests = [request for request in requests if request.url.startswith(desk)]
+    assert [r.method for r in desk_requests if "/support/embed/" in r.url][:1] == ["POST"]
+    for request in desk_requests:
+        for value in (request.url, request.headers.get("referer", "")):
+            assert identity not in value and "tab=secret" not in value

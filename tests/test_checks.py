@@ -51,6 +51,29 @@ def test_mail_without_public_url_is_reported(settings):
     assert "support.E007" in check_ids(settings, SITE_URL="https://x.example")
 
 
+def test_public_url_is_needed_for_staff_replies_alone(settings):
+    # No confirmations, no staff notices: staff's replies from the admin are still mailed.
+    out = check_ids(
+        settings, SITE_URL="https://x.example", CONFIRM_TO_REQUESTER=False, STAFF_EMAILS=[]
+    )
+
+    assert "support.E007" in out and "staff's replies" in out
+    assert "SUPPORT['PUBLIC_URL']" in out and "SUPPORT_PUBLIC_URL=" in out  # what to set
+
+
+def test_missing_public_url_is_not_reported_in_development(settings):
+    # Every command would say so; scripts/run sets it for the processes it starts.
+    settings.DEBUG = True
+    settings.SUPPORT = {**settings.SUPPORT, "PUBLIC_URL": None}
+
+    assert [m.id for m in run_checks() if m.id.startswith("support.")] == []
+
+
+@pytest.mark.parametrize("value", ["support.example.com", "ftp://support.example.com", "/x"])
+def test_public_url_must_be_an_absolute_http_url(settings, value):
+    assert "support.E008" in check_ids(settings, SITE_URL="https://x.example", PUBLIC_URL=value)
+
+
 def test_good_settings_pass(settings):
     settings.SUPPORT = {
         "SITE_URL": "https://cocalc.com",

@@ -16,7 +16,7 @@ from django.db import connection
 from urllib3 import encode_multipart_formdata
 
 from support.models import Ticket
-from tests.stack import Stack
+from tests.stack import Stack, free_port
 from tests.test_form import form_fields
 
 LIMIT = 1024 * 1024  # the default SUPPORT["MAX_REQUEST_BYTES"]
@@ -31,17 +31,18 @@ def served(tmp_path_factory, django_db_blocker):
         postgres = connection.vendor == "postgresql"
         db = connection.settings_dict
     postgres_url = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/postgres"
+    port = free_port()
     stack = Stack(
         tmp_path_factory.mktemp("chunked"),
         postgres_url if postgres else None,
         SUPPORT_FORM_MIN_SECONDS="0",
         SUPPORT_FORM_RATE="",
         SUPPORT_CONFIRM_TO_REQUESTER="false",
-        SUPPORT_PUBLIC_URL="",  # links on the host asked for, gunicorn's
+        SUPPORT_PUBLIC_URL=f"http://127.0.0.1:{port}",  # links to gunicorn's address
     )
     try:
         key = stack.manage("support_keys", "create", "--service").splitlines()[-1]
-        yield stack.serve(workers=1), key, stack
+        yield stack.serve(workers=1, port=port), key, stack
     finally:
         stack.close()
 

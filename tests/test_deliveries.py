@@ -9,7 +9,7 @@ from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
 from support.models import Delivery, Ticket
-from tests.conftest import run_worker, ticket_payload
+from tests.conftest import make_ticket, run_worker, ticket_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)  # tasks are enqueued on commit
 URL = "/api/v1/create_support_ticket"
@@ -119,6 +119,25 @@ def test_retry_command_sends_failed_deliveries_again(api, smtp_server, settings)
 
     assert Delivery.objects.get().status == "sent"
     assert len(smtp_server.messages) == 1
+
+
+def test_list_command_shows_each_unfinished_delivery_on_one_line():
+    ticket = make_ticket()
+    Delivery.objects.create(ticket=ticket, kind="confirmation", status="sent")
+    failed = Delivery.objects.create(
+        ticket=ticket, kind="forward", status="failed", attempts=10,
+        last_error="DeliveryError: 422 from the helpdesk\n{\"error\": \"RecordInvalid\"}",
+    )  # fmt: skip
+    pending = Delivery.objects.create(ticket=ticket, kind="staff_notification")
+    out = StringIO()
+
+    call_command("support_deliveries", "list", stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert [line.split()[0] for line in lines] == [str(failed.pk), str(pending.pk)]
+    assert "failed" in lines[0] and str(ticket.pk) in lines[0]
+    assert '422 from the helpdesk {"error": "RecordInvalid"}' in lines[0]
+    assert "pending" in lines[1] and "staff_notification" in lines[1]
 
 
 def test_backoff_doubles_between_attempts(api, smtp_server, settings):

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 SECRET = "a-secret-the-platform-and-the-desk-share-0123456789"
 ACCOUNT = uuid.UUID("291f43c1-deae-431c-b763-712307fa6859")
 EMBED = "/support/embed/"
+OPEN = "/support/embed/open/"  # where the widget POSTs to open the form
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +33,8 @@ def token(secret: str = SECRET, **claims) -> str:
 
 
 def open_embed(client: Client, identity: str) -> tuple[str, dict]:
-    response = client.get(EMBED, {"identity": identity, "location": "/projects/p"})
+    """Open the form as the widget does: a cross-site POST, without a CSRF token."""
+    response = client.post(OPEN, {"identity": identity, "location": "/projects/p"})
     assert response.status_code == 200
     html = response.content.decode()
     return html, form_fields(html)
@@ -109,3 +111,25 @@ def test_bad_account_id_in_a_token_is_a_clear_error():
     assert response.status_code == 200
     assert "Must be a valid UUID." in response.content.decode()
     assert not Ticket.objects.exists()
+
+
+def test_identity_in_a_url_counts_for_nothing():
+    # A token in a URL lands in access logs; the form reads it only from the widget's POST.
+    response = Client().get(EMBED, {"identity": token(), "location": "/projects/p"})
+
+    html = response.content.decode()
+    assert 'name="email_address"' in html and "You are writing as" not in html
+    assert token() not in html
+
+
+def test_form_opened_by_post_is_frameable_and_sent_with_csrf(settings):
+    settings.SUPPORT = {**settings.SUPPORT, "FRAME_ANCESTORS": ["https://cocalc.com"]}
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(OPEN, {"identity": token(), "language": "de", "screen": "800x600"})
+
+    assert response.status_code == 200
+    assert "frame-ancestors 'self' https://cocalc.com" in response["Content-Security-Policy"]
+    assert "Partitioned" in response.cookies["csrftoken"]["samesite"]
+    fields = form_fields(response.content.decode())
+    assert fields["language"] == "de" and fields["screen"] == "800x600"
+    assert Client(enforce_csrf_checks=True).get(OPEN).status_code == 405

@@ -179,3 +179,22 @@ def test_receiver_that_is_down_is_retried(api, webhook, settings):
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.attempts) == ("failed", 2)
     assert "Connection refused" in delivery.last_error or "ConnectionError" in delivery.last_error
+
+
+def test_delivery_errors_never_show_the_webhook_urls_secret(api, webhook, settings, caplog):
+    # Many webhook URLs carry their secret in the path or query: errors name the server.
+    settings.SUPPORT = {
+        **settings.SUPPORT,
+        "DELIVERY_MAX_ATTEMPTS": 2,
+        "WEBHOOK_URL": f"{webhook.url}/hooks/T0/B0/xoxb-s3cr3t?token=q5ecret",
+    }
+    webhook.stop()
+    file(api)
+    run_worker()
+
+    delivery = Delivery.objects.get()
+    assert delivery.status == "failed" and webhook.url.split("//")[1].split(":")[0] in (
+        delivery.last_error
+    )
+    for secret in ("xoxb-s3cr3t", "q5ecret"):
+        assert secret not in delivery.last_error and secret not in caplog.text

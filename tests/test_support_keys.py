@@ -74,6 +74,51 @@ def test_list_shows_prefixes_never_secrets():
     assert secret not in "\n".join(lines)
 
 
+def test_list_shows_account_keys_with_their_account():
+    # As after scripts/run, which always makes an account key.
+    secret = run("create", "--account-id", str(ACCOUNT), "--name", "demo")[-1]
+
+    [line] = run("list")
+
+    assert line.startswith(secret[:11] + "…") and str(ACCOUNT) in line and "demo" in line
+    assert "active" in line and "last used never" in line
+
+
+def test_list_shows_every_kind_of_key_one_line_each():
+    account = run("create", "--account-id", str(ACCOUNT), "--name", "used\nsecond line")[-1]
+    service = run("create", "--service", "--name", "site")[-1]
+    revoked = run("create", "--account-id", str(ACCOUNT), "--name", "old")[-1]
+    run("revoke", revoked[:11])
+    assert works(account) == 200  # now used
+
+    active, everything = run("list"), run("list", "--all")
+
+    assert len(active) == 2 and len(everything) == 3
+    by_prefix = {line[:11]: line for line in everything}
+    assert "used second line" in by_prefix[account[:11]]
+    assert "last used never" not in by_prefix[account[:11]]
+    assert "service" in by_prefix[service[:11]] and "  -  " in by_prefix[service[:11]]
+    assert "revoked" in by_prefix[revoked[:11]] and str(ACCOUNT) in by_prefix[revoked[:11]]
+    assert not any(secret in "\n".join(everything) for secret in (account, service, revoked))
+
+
+def test_create_with_replace_revokes_the_keys_it_replaces_and_no_other():
+    old = run("create", "--account-id", str(ACCOUNT), "--name", "demo")[-1]
+    other_name = run("create", "--account-id", str(ACCOUNT), "--name", "jane's script")[-1]
+    other_account = run("create", "--account-id", str(uuid.uuid4()), "--name", "demo")[-1]
+    service = run("create", "--service", "--name", "demo")[-1]
+
+    lines = run("create", "--account-id", str(ACCOUNT), "--name", "demo", "--replace")
+
+    new = lines[-1]
+    assert lines[0] == f"Revoked {old[:11]}…, which it replaces."
+    assert works(old) == 401 and works(new) == 200
+    assert works(other_name) == 200 and works(service, account_id=str(uuid.uuid4())) == 200
+    assert ApiKey.objects.get(prefix=other_account[:11]).revoked_at is None
+    again = run("create", "--account-id", str(ACCOUNT), "--name", "demo", "--replace")[-1]
+    assert works(new) == 401 and works(again) == 200
+
+
 def test_revoke_by_prefix_stops_the_key():
     secret = run("create", "--service")[-1]
     run("revoke", secret[:11])

@@ -5,6 +5,7 @@ Ticket that gives the admin an entry in its index, URLs and a permission; its pa
 views of their own over support.accounts, which never counts the whole ticket table.
 """
 
+import datetime
 import uuid
 
 from django.contrib import admin
@@ -13,6 +14,7 @@ from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -68,6 +70,10 @@ class AccountAdmin(admin.ModelAdmin):
         else:
             error = ""
         after = _parse_position(request.GET)
+        if after is None and "after" in request.GET:
+            error = error or _(
+                "That page of the list could not be found: here are the most recent."
+            )
         page = accounts.recent_accounts(limit=ACCOUNTS_PER_PAGE, after=after)
         next_url = ""
         if page.next:
@@ -128,10 +134,15 @@ class AccountAdmin(admin.ModelAdmin):
 
 def _parse_position(params) -> accounts.Position | None:
     """The `after` and `after_id` of a "Next page" link; None (the first page) if absent
-    or malformed."""
+    or malformed, or if the time is not one the database holds (it is compared in UTC:
+    9999-12-31T23:59-23:59 would be in the year 10000)."""
     try:
         when = parse_datetime(params.get("after", ""))
         ticket_id = uuid.UUID(params.get("after_id", ""))
-    except ValueError:
+        if when is None:
+            return None
+        if timezone.is_naive(when):
+            when = timezone.make_aware(when)
+        return accounts.Position(when.astimezone(datetime.UTC), ticket_id)
+    except (ValueError, OverflowError):
         return None
-    return accounts.Position(when, ticket_id) if when else None

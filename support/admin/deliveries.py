@@ -6,6 +6,7 @@ from django.utils.translation import ngettext
 
 from .. import deliveries
 from ..models import Delivery
+from .filters import CheckedQueryMixin
 from .pagination import CappedPaginationMixin
 
 
@@ -19,7 +20,7 @@ def retried(modeladmin: admin.ModelAdmin, request, count: int) -> None:
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(CappedPaginationMixin, admin.ModelAdmin):
+class DeliveryAdmin(CheckedQueryMixin, CappedPaginationMixin, admin.ModelAdmin):
     """Every delivery, newest first; failed ones can be retried."""
 
     list_display = ["ticket", "kind", "status", "attempts", "next_attempt_at", "sent_at"]

@@ -1,9 +1,19 @@
-"""List filters for tickets that find their choices without reading the ticket table."""
+"""What the app's admin lists take from their address: list filters for tickets that find
+their choices without reading the ticket table, and the checks that turn a query string the
+database could not take into "the filters were ignored" instead of an error."""
 
+import datetime
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG, ChangeList
+from django.core.exceptions import ValidationError
 from django.db import connections
+from django.http import HttpResponseRedirect
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import QUEUE_ORDER, Ticket, status_rank
@@ -68,3 +78,93 @@ class HasAccountFilter(admin.SimpleListFilter):
         if self.value() in ("yes", "no"):
             return queryset.filter(account_id__isnull=self.value() == "no")
         return queryset
+
+
+class CheckedQueryMixin:
+    """For a ModelAdmin: a list whose address the database cannot take shows the whole list
+    and says so, instead of failing.
+
+    Django's changelist already redirects to `?e=1` when its filters raise
+    IncorrectLookupParameters; this raises it for what would only fail in the database (a
+    NUL character: PostgreSQL's text cannot hold one) and for any parameter none of the
+    list's filters takes (see CheckedChangeList), says why on the `?e=1` page, and
+    never shows Django's "database error" page for an address that merely still carries
+    bad parameters.
+    """
+
+    def get_changelist_instance(self, request):
+        if any("\x00" in key or "\x00" in value for key, value in _items(request.GET)):
+            raise IncorrectLookupParameters("A NUL character in the address.")
+        try:
+            return super().get_changelist_instance(request)
+        except DisallowedModelAdminLookup as err:
+            raise IncorrectLookupParameters(err) from None
+
+    def get_changelist(self, request, **kwargs):
+        return CheckedChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        if ERROR_FLAG in request.GET:
+            if len(request.GET) > 1:
+                return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
+            self.message_user(
+                request,
+                gettext(
+                    "The filters or the page in the address could not be used: here is the "
+                    "whole list."
+                ),
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
+
+
+class CheckedChangeList(ChangeList):
+    """A changelist that filters through its list filters alone.
+
+    Django would run whatever lookup the address names on any field (`id__gt=`,
+    `subject__regex=(`, `created_at__year=1e30`): each a way to a query the database refuses
+    (a 500), or to one no index serves on a table of millions. A parameter no filter took is
+    refused instead, like a malformed one.
+    """
+
+    def get_filters(self, request):
+        filters = super().get_filters(request)
+        remaining = filters[2]
+        if remaining:
+            raise IncorrectLookupParameters(f"No filter of this list takes {sorted(remaining)}.")
+        return filters
+
+
+def _items(query):
+    for key, values in query.lists():
+        for value in values:
+            yield key, value
+
+
+class DateFilter(admin.DateFieldListFilter):
+    """Django's date filter, with each date of the address checked before any query runs.
+
+    A date the field cannot parse, or one outside what the database holds once in UTC
+    (9999-12-31T23:59-23:59 is in the year 10000; PostgreSQL refuses offsets past 15:59),
+    is refused like any malformed date: the list is shown without its filters.
+    """
+
+    def queryset(self, request, queryset):
+        for name, values in self.used_parameters.items():
+            if not name.endswith("__isnull"):
+                self.used_parameters[name] = [self._in_utc(value) for value in values]
+        return super().queryset(request, queryset)
+
+    def _in_utc(self, value):
+        try:
+            parsed = self.field.to_python(value)
+        except ValidationError as err:
+            raise IncorrectLookupParameters(err) from None
+        if not isinstance(parsed, datetime.datetime):
+            return parsed
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+        try:
+            return parsed.astimezone(datetime.UTC)
+        except OverflowError as err:
+            raise IncorrectLookupParameters(err) from None

@@ -1,11 +1,12 @@
-"""Forms of the staff pages: the ticket's status and tags, a reply or note, a new key."""
+"""Forms of the staff pages: the ticket page (status, tags, a reply or note), a new key."""
 
 from django import forms
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from ..exceptions import TicketInvalid
 from ..models import ApiKey, Ticket
-from ..normalise import clean_tags
+from ..normalise import clean_tags, message_body
 from ..text import is_blank
 
 
@@ -27,21 +28,19 @@ class TagsField(forms.CharField):
 
 
 class TicketForm(forms.ModelForm):
-    """What staff edit on the ticket page: status and tags."""
+    """The ticket page's one form: status and tags, and a public reply or internal note.
 
-    tags = TagsField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
+    One form, so that no way of leaving the page (Save, Save and continue, Send) drops a
+    reply someone typed: whichever button is pressed, a typed message is sent with the
+    status chosen. Send (`SEND`) insists on a message; Save does without one.
+    """
 
-    class Meta:
-        model = Ticket
-        fields = ["status", "tags"]
-
-
-class ConversationForm(forms.Form):
-    """A public reply to the requester, or an internal note for staff."""
-
+    SEND = "_conversation"  # the name of the Send button
     REPLY = "reply"
     NOTE = "note"
+    CONVERSATION = ("kind", "body")
 
+    tags = TagsField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
     kind = forms.ChoiceField(
         label=_("Send as"),
         choices=[
@@ -49,22 +48,41 @@ class ConversationForm(forms.Form):
             (NOTE, _("Internal note (staff only)")),
         ],
         initial=REPLY,
+        required=False,  # a reply, unless a note is chosen
         widget=forms.RadioSelect,
     )
     body = forms.CharField(
         label=_("Message"),
+        required=False,
+        strip=False,
         widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
         help_text=_("Markdown or HTML."),
     )
-    status = forms.ChoiceField(
-        label=_("Then set the status to"),
-        required=False,
-        choices=[("", _("Default")), *Ticket.Status.choices],
-        help_text=_(
-            "Default: pending (awaiting the requester's reply) after a public reply; "
-            "unchanged after a note."
-        ),
-    )
+
+    class Meta:
+        model = Ticket
+        fields = ["status", "tags"]
+        help_texts = {
+            "status": _(
+                "A public reply makes the ticket pending (awaiting the requester's reply) "
+                "unless you choose another status here; a note leaves it as it is."
+            ),
+        }
+
+    @cached_property
+    def changed_data(self) -> list[str]:
+        # The ticket's own fields: a message is not a change of the ticket (it is logged
+        # as a message of its own), and "Send as" has no stored value to differ from.
+        return [name for name in super().changed_data if name not in self.CONVERSATION]
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"]
+        if is_blank(body) and self.SEND not in self.data:
+            return ""  # Save without a message: status and tags only
+        try:
+            return message_body(body)
+        except TicketInvalid as err:
+            raise forms.ValidationError(err.errors["body"]) from None
 
 
 class ApiKeyAddForm(forms.ModelForm):

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from .. import keys
 from ..models import ApiKey
+from .filters import CheckedQueryMixin
 from .forms import ApiKeyAddForm
 from .tickets import account_link
 
@@ -33,7 +34,7 @@ class ActiveFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(CheckedQueryMixin, admin.ModelAdmin):
     """Keys: made through keys.create_key, revoked through keys.revoke, never deleted."""
 
     list_display = [
@@ -134,6 +135,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def revoke_view(self, request, object_id: int):
         """The key page's Revoke button (POST only)."""
+        # Permission first: staff without it learn nothing, not even which keys exist.
+        if not self.has_change_permission(request):
+            raise PermissionDenied
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         key = get_object_or_404(ApiKey, pk=object_id)

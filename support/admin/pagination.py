@@ -13,6 +13,7 @@ from django.contrib.admin.views.main import PAGE_VAR
 from django.core.paginator import Paginator
 
 PAGES_AHEAD = 10
+MAX_PAGE = 10**9
 
 
 class CappedPaginator(Paginator):
@@ -44,6 +45,9 @@ class CappedPaginationMixin:
             page = max(int(request.GET.get(PAGE_VAR, 1)), 1)
         except ValueError:
             page = 1
+        # A page number from the address may be any size; the count's LIMIT must fit in a
+        # 64-bit integer. A page past the end is then an empty page, as for any list.
+        page = min(page, MAX_PAGE)
         return CappedPaginator(
             queryset,
             per_page,

@@ -1,44 +1,30 @@
 """The ticket list and the ticket page: staff's queue, and where they answer."""
 
-import csv
 import uuid
 
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpResponseRedirect, StreamingHttpResponse
-from django.urls import path, reverse
-from django.utils import timezone
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from .. import conversation, deliveries
-from ..conf import site_url
-from ..exceptions import TicketInvalid
+from .. import conversation, deliveries, links
 from ..models import Delivery, Ticket, status_rank
 from ..rendering import render_text
 from .deliveries import retried
-from .filters import HasAccountFilter, StatusFilter, TagFilter
-from .forms import ConversationForm, TicketForm
+from .export import TicketExportMixin
+from .filters import (
+    CheckedChangeList,
+    CheckedQueryMixin,
+    DateFilter,
+    HasAccountFilter,
+    StatusFilter,
+    TagFilter,
+)
+from .forms import TicketForm
 from .pagination import CappedPaginationMixin
-
-CONVERSATION_MARKER = "_conversation"  # names the reply form's submit button
-CSV_CHUNK = 2000
-CSV_COLUMNS = [
-    ("id", gettext_lazy("id")),
-    ("subject", gettext_lazy("subject")),
-    ("requester_name", gettext_lazy("requester name")),
-    ("requester_email", gettext_lazy("requester e-mail")),
-    ("account_id", gettext_lazy("account id")),
-    ("status", gettext_lazy("status")),
-    ("tags", gettext_lazy("tags")),
-    ("channel", gettext_lazy("channel")),
-    ("location", gettext_lazy("location")),
-    ("created_at", gettext_lazy("created")),
-    ("updated_at", gettext_lazy("updated")),
-]
 
 
 def account_link(account_id: uuid.UUID | None, *, short: bool = False) -> str:
@@ -65,7 +51,7 @@ class DeliveryInline(admin.TabularInline):
         return False
 
 
-class TicketChangeList(ChangeList):
+class TicketChangeList(CheckedChangeList):
     """The list reads only what it shows: bodies can be long."""
 
     def get_queryset(self, request, exclude_parameters=None):
@@ -73,15 +59,8 @@ class TicketChangeList(ChangeList):
         return queryset.defer("body", "description", "info", "fingerprint")
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for a streamed csv.writer."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 @admin.register(Ticket)
-class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
+class TicketAdmin(TicketExportMixin, CheckedQueryMixin, CappedPaginationMixin, admin.ModelAdmin):
     """Staff's queue (open work first, counted only a few pages ahead) and the ticket page,
     where staff reply, add notes and change status and tags through support.conversation."""
 
@@ -91,8 +70,8 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
         "updated_at",
     ]  # fmt: skip
     list_filter = [
-        StatusFilter, TagFilter, "channel", HasAccountFilter, ("created_at",
-        admin.DateFieldListFilter), ("updated_at", admin.DateFieldListFilter),
+        StatusFilter, TagFilter, "channel", HasAccountFilter, ("created_at", DateFilter),
+        ("updated_at", DateFilter),
     ]  # fmt: skip
     search_fields = ["subject", "requester_name", "requester_email"]
     search_help_text = gettext_lazy(
@@ -106,7 +85,6 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
     fields = ["status", "tags"]
     actions = ["mark_solved", "mark_closed", "retry_failed_deliveries"]
     change_form_template = "admin/support/ticket/change_form.html"
-    view_on_site = False  # the page links to the requester's page under its own name
 
     # --- the list
 
@@ -184,131 +162,62 @@ class TicketAdmin(CappedPaginationMixin, admin.ModelAdmin):
         return request.user.is_superuser
 
     def save_model(self, request, obj, form, change):
-        # Status goes through the conversation's write path (it records the change for the
-        # requester); tags are staff's own bookkeeping.
-        if "status" in form.changed_data:
-            conversation.set_status(Ticket.objects.filter(pk=obj.pk), obj.status)
+        # A typed message goes out with the status chosen (unchanged: the message's default)
+        # and the status through the conversation's write path, which records the change
+        # for the requester; tags are staff's own bookkeeping.
+        body = form.cleaned_data.get("body")
+        status = obj.status if "status" in form.changed_data else None
+        if body and form.cleaned_data["kind"] == TicketForm.NOTE:
+            obj.sent_message = conversation.add_note(
+                obj, author=request.user, body=body, status=status
+            )
+        elif body:
+            obj.sent_message = conversation.reply(
+                obj, author=request.user, body=body, status=status
+            )
+        elif status:
+            conversation.set_status(Ticket.objects.filter(pk=obj.pk), status)
         if "tags" in form.changed_data:
             obj.save(update_fields=["tags"])
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        if request.method == "POST" and CONVERSATION_MARKER in request.POST:
-            answered = self._converse(request, object_id)
-            if not isinstance(answered, ConversationForm):
-                return answered
-            # The reply was refused: show the page again with the form and its errors, as
-            # a GET, so that the stock form is not bound to (and saved from) this POST.
-            extra_context["conversation_form"] = answered
-            request.method = "GET"
-        return super().change_view(request, object_id, form_url, extra_context)
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The ticket's history shows who answered when, besides what changed.
+        change = super().construct_change_message(request, form, formsets, add)
+        sent = getattr(form.instance, "sent_message", None)
+        if sent is not None:
+            change.append({"added": {"name": "message", "object": str(sent)}})
+        return change
+
+    def response_change(self, request, obj):
+        sent = getattr(obj, "sent_message", None)
+        if sent is None:
+            return super().response_change(request, obj)
+        if sent.kind == sent.Kind.NOTE:
+            done = _("Note added.")
+        else:
+            done = _("Reply sent to %(email)s.") % {"email": obj.requester_email}
+        self.message_user(request, done, messages.SUCCESS)
+        if TicketForm.SEND in request.POST:
+            return HttpResponseRedirect(request.path)  # Send stays on the ticket
+        return super().response_change(request, obj)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            context.update(self._page_context(request, obj, context))
+            context.update(self._page_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def _page_context(self, request, ticket: Ticket, context: dict) -> dict:
+    def _page_context(self, request, ticket: Ticket) -> dict:
         info = dict(ticket.info or {})
-        course = _uuid_or_none(info.get("course"))  # a link only to what is a course id
         return {
-            "description_html": render_text(ticket.description or ticket.body),
-            "location_url": site_url() + ticket.location if ticket.location else "",
-            "course_url": f"{site_url()}/projects/{course}" if course else "",
+            # The body alone: the location and course are links in the details below.
+            "description_html": render_text(ticket.body),
+            "location_url": links.location_url(ticket.location),
+            "course_url": links.course_url(info),
             "info_rows": sorted(info.items()),
             "account_html": account_link(ticket.account_id),
             "conversation": [
                 (message, render_text(message.body)) for message in ticket.messages.all()
             ],
-            "conversation_form": context.get("conversation_form") or ConversationForm(),
-            "conversation_marker": CONVERSATION_MARKER,
             "can_answer": self.has_change_permission(request, ticket),
-            "requester_page": ticket.get_absolute_url(),
+            "requester_page": ticket.requester_path(),
         }
-
-    def _converse(self, request, object_id):
-        """Send a reply or add a note; a redirect when done, else the form with errors."""
-        ticket = self.get_object(request, object_id)
-        if ticket is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_change_permission(request, ticket):
-            raise PermissionDenied
-        form = ConversationForm(request.POST)
-        if not form.is_valid():
-            return form
-        body = form.cleaned_data["body"]
-        status = form.cleaned_data["status"] or None
-        try:
-            if form.cleaned_data["kind"] == ConversationForm.NOTE:
-                message = conversation.add_note(
-                    ticket, author=request.user, body=body, status=status
-                )
-                done = _("Note added.")
-            else:
-                message = conversation.reply(ticket, author=request.user, body=body, status=status)
-                done = _("Reply sent to %(email)s.") % {"email": ticket.requester_email}
-        except TicketInvalid as err:
-            for message in err.errors.get("body", []):
-                form.add_error("body", message)
-            for field, problems in err.errors.items():
-                if field != "body":
-                    form.add_error(None, problems)
-            return form
-        # The ticket's history in the admin shows who answered when.
-        self.log_change(request, ticket, [{"added": {"name": "message", "object": str(message)}}])
-        self.message_user(request, done, messages.SUCCESS)
-        return HttpResponseRedirect(request.path)
-
-    # --- export
-
-    def get_urls(self):
-        urls = [
-            path(
-                "export/",
-                self.admin_site.admin_view(self.export_view),
-                name="support_ticket_export",
-            )
-        ]
-        return urls + super().get_urls()
-
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "export_query": request.GET.urlencode()}
-        return super().changelist_view(request, extra_context)
-
-    def export_view(self, request):
-        """The list as filtered and searched, as CSV, streamed in chunks of CSV_CHUNK rows."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
-        rows = changelist.queryset.values_list(*(name for name, _label in CSV_COLUMNS))
-        writer = csv.writer(_Echo())
-
-        def lines():
-            yield writer.writerow([str(label) for _name, label in CSV_COLUMNS])
-            for row in rows.iterator(chunk_size=CSV_CHUNK):
-                yield writer.writerow(_csv_row(row))
-
-        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="tickets-{stamp}.csv"'
-        return response
-
-
-def _uuid_or_none(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
-def _csv_row(row: tuple) -> list:
-    tags = [name for name, _label in CSV_COLUMNS].index("tags")
-    values = list(row)
-    values[tags] = ", ".join(values[tags] or [])
-    values = ["" if value is None else value for value in values]
-    # A cell starting with = + - @ is a formula to a spreadsheet: neutralise it, since
-    # subjects and names come from anyone.
-    return [
-        "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
-        for v in values
-    ]

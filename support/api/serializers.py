@@ -140,7 +140,7 @@ class TicketSerializer(serializers.ModelSerializer):
         fields = ["id", "subject", "description", "created_at", "updated_at", "status", "url"]
 
     def get_url(self, ticket: Ticket) -> str:
-        return public_url(ticket.get_absolute_url(), self.context["request"])
+        return public_url(ticket.requester_path(), self.context["request"])
 
 
 class TicketListSerializer(serializers.Serializer):

@@ -100,7 +100,7 @@ class CreateSupportTicket(SupportApiView):
             {
                 "event": "support_ticket_url",
                 "id": str(filed.ticket.pk),
-                "url": public_url(filed.ticket.get_absolute_url(), request),
+                "url": public_url(filed.ticket.requester_path(), request),
             }
         )
 

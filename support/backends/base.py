@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -56,15 +57,20 @@ class BaseForwardBackend:
     def request(self, method: str, url: str, **kwargs) -> requests.Response:
         """One HTTP call. Success is 2xx; otherwise raises DeliveryError, permanent for a
         4xx that retrying cannot fix (not 408, 409 or 429)."""
+        # What errors say (logged, and shown to staff) names the server, not the path and
+        # query, which hold a secret in many webhook URLs (and requests repeats them).
+        parts = urlsplit(url)
+        server, secret = f"{parts.scheme}://{parts.hostname}", urlunsplit(("", "", *parts[2:]))
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.RequestException as err:
-            raise DeliveryError(f"{method} {url}: {err}") from err
+            shown = str(err).replace(secret, "/…") if secret.strip("/") else str(err)
+            raise DeliveryError(f"{method} {server}/…: {shown}") from err
         if response.ok:
             return response
         retry_after = response.headers.get("Retry-After", "")
         raise DeliveryError(
-            f"{method} {url}: HTTP {response.status_code} {response.text[:500]}",
+            f"{method} {server}/…: HTTP {response.status_code} {response.text[:500]}",
             permanent=400 <= response.status_code < 500
             and response.status_code not in (408, 409, 429),
             retry_after=int(retry_after) if retry_after.isdigit() else None,

@@ -57,7 +57,7 @@ class ForwardBackend(BaseForwardBackend):
                 "status": ticket.status,
                 "channel": ticket.channel,
                 "created_at": ticket.created_at.isoformat(),
-                "url": public_url(ticket.get_absolute_url()),
+                "url": public_url(ticket.requester_path()),
             },
         }
         return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()

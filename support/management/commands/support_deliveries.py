@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ... import deliveries
 from ...models import Delivery
+from .support_keys import one_line
 
 
 class Command(BaseCommand):
@@ -28,7 +29,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{delivery.pk:>8}  {delivery.status:<8}  {delivery.kind:<18}  "
                 f"attempts {delivery.attempts:<3}  ticket {delivery.ticket_id}  "
-                f"{delivery.last_error[:80]}"
+                f"{one_line(delivery.last_error)[:80]}"
             )
 
     def _retry(self, ids, all_failed, **options):

@@ -1,9 +1,15 @@
 import uuid
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from ... import keys
 from ...models import ApiKey
+
+
+def one_line(text: str) -> str:
+    """`text` with every run of whitespace (newlines too) as one space: one row per key."""
+    return " ".join(text.split())
 
 
 class Command(BaseCommand):
@@ -23,6 +29,12 @@ class Command(BaseCommand):
             metavar="SECRET",
             help="Store an existing secret (e.g. from a previous system) instead of a new one.",
         )
+        create.add_argument(
+            "--replace",
+            action="store_true",
+            help="Revoke the active keys of the same name for the same account (or the "
+            "same name among service keys): the new key takes their place.",
+        )
         listing = commands.add_parser("list", help="List keys (prefixes only).")
         listing.add_argument("--all", action="store_true", help="Include revoked keys.")
         revoke = commands.add_parser("revoke", help="Revoke a key.")
@@ -31,11 +43,16 @@ class Command(BaseCommand):
     def handle(self, *args, command: str, **options):
         getattr(self, f"_{command}")(**options)
 
-    def _create(self, account_id, service, name, import_key, **options):
-        try:
-            key, secret = keys.create_key(account_id=account_id, name=name, raw=import_key)
-        except ValueError as err:
-            raise CommandError(str(err)) from None
+    def _create(self, account_id, service, name, import_key, replace, **options):
+        with transaction.atomic():
+            try:
+                key, secret = keys.create_key(account_id=account_id, name=name, raw=import_key)
+            except ValueError as err:
+                raise CommandError(str(err)) from None
+            same = ApiKey.objects.filter(kind=key.kind, account_id=key.account_id, name=key.name)
+            for old in same.filter(revoked_at=None).exclude(pk=key.pk) if replace else []:
+                keys.revoke(old)
+                self.stdout.write(f"Revoked {old.prefix}…, which it replaces.")
         who = f"account {key.account_id}" if key.account_id else "any account (service key)"
         self.stdout.write(f"Created {key.get_kind_display().lower()} {key.prefix}… for {who}.")
         self.stdout.write("Keep it now: it is not stored and cannot be shown again.")
@@ -46,9 +63,11 @@ class Command(BaseCommand):
         for key in queryset:
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
             used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+            # Columns are padded as text: a UUID's own format() takes no width.
+            account = str(key.account_id) if key.account_id else "-"
             self.stdout.write(
-                f"{key.prefix}…  {key.kind:<7}  {key.account_id or '-':<36}  {state:<18}  "
-                f"last used {used}  {key.name}"
+                f"{key.prefix}…  {key.kind:<7}  {account:<36}  {state:<18}  "
+                f"last used {used}  {one_line(key.name)}"
             )
 
     def _revoke(self, prefix, **options):

@@ -7,7 +7,8 @@
  *                                               on the script's own host)
  *   data-identity="<JWT>"                       who is logged in, signed by the platform
  *                                               (see the README); the form then does not
- *                                               ask for their e-mail address
+ *                                               ask for their e-mail address. It is POSTed
+ *                                               to <form>open/, never put in a URL
  * The desk must list this site in SUPPORT["FRAME_ANCESTORS"], or the browser will not
  * show the form. */
 (function () {
@@ -18,6 +19,7 @@
   var data = script.dataset;
   var formUrl = new URL(data.form || "/support/embed/", script.src);
   var label = data.label || "Help";
+  var opened = false;
   var css =
     ".sd-btn{position:fixed;right:1rem;bottom:1rem;z-index:2147483000;font:600 16px/1 system-ui,sans-serif;" +
     "padding:.75rem 1.1rem;border:0;border-radius:2rem;background:#1f6feb;color:#fff;cursor:pointer;" +
@@ -48,21 +50,38 @@
     close.setAttribute("aria-label", data.closeLabel || "Close");
     var frame = document.createElement("iframe");
     frame.className = "sd-frame";
+    frame.name = "sd-frame";
     frame.title = label;
     dialog.appendChild(close);
     dialog.appendChild(frame);
 
     button.addEventListener("click", function () {
-      // Loaded on first use, with what support needs to know about this page.
-      if (!frame.src) {
-        var url = new URL(formUrl);
-        url.searchParams.set("location", location.pathname + location.search);
-        url.searchParams.set("language", navigator.language || "");
-        url.searchParams.set("screen", screen.width + "x" + screen.height);
-        if (data.identity) url.searchParams.set("identity", data.identity);
-        frame.src = url.href;
-      }
       dialog.showModal();
+      // Loaded on first use, with what support needs to know about this page, POSTed into
+      // the iframe: a request body is not logged by servers and proxies, a URL is.
+      if (!opened) {
+        opened = true;
+        var form = document.createElement("form");
+        form.method = "post";
+        form.action = new URL("open/", formUrl).href;
+        form.target = frame.name;
+        var fields = {
+          location: location.pathname + location.search,
+          language: navigator.language || "",
+          screen: screen.width + "x" + screen.height,
+          identity: data.identity || ""
+        };
+        for (var name in fields) {
+          var input = document.createElement("input");
+          input.type = "hidden";
+          input.name = name;
+          input.value = fields[name];
+          form.appendChild(input);
+        }
+        document.body.appendChild(form);
+        form.submit();
+        form.remove();
+      }
       frame.focus();
     });
     close.addEventListener("click", function () {
