@@ -4,7 +4,7 @@ and lets a person through."""
 import pytest
 from django.test import Client
 
-from support import guards
+from support import guards, ratelimit
 from support.models import Ticket
 from tests.test_form import form_fields, open_form, send
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The guards' clock, moved by hand."""
+    """The guards' and the rate limits' clock, moved by hand."""
 
     class Clock:
         now = 1_800_000_000.0
@@ -23,6 +23,7 @@ def clock(monkeypatch):
 
     fake = Clock()
     monkeypatch.setattr(guards, "clock", fake)
+    monkeypatch.setattr(ratelimit, "clock", fake)
     return fake
 
 
