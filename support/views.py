@@ -5,7 +5,6 @@ import secrets
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -73,12 +72,11 @@ def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
 def _reply(request: HttpRequest, ticket: Ticket, body: str) -> None:
     """Store the requester's reply, counted per ticket (REPLY_RATE) and per client
     (REPLY_CLIENT_RATE): only replies stored count, not those refused or sent twice."""
-    started = timezone.now()
+    if conversation.repeats_last_reply(ticket, body):
+        return  # a double click or a reload: stored already, and not counted again
     limits = [("REPLY_RATE", ticket.pk), ("REPLY_CLIENT_RATE", clients.client_key(request))]
-    with ratelimit.counting(*limits) as counted:
-        message = conversation.reply_as_requester(ticket, body=body)
-        if message.created_at < started:  # the same reply again: the stored one came back
-            counted.refund()
+    with ratelimit.counting(*limits):
+        conversation.reply_as_requester(ticket, body=body)
 
 
 def _too_many_replies(limited: ratelimit.RateLimited) -> str:

@@ -48,6 +48,8 @@ class Stack:
             **env,
         }
         self.processes: list[subprocess.Popen] = []
+        # Set to a path to collect the output of the processes started from then on.
+        self.log_file: Path | None = None
         self.manage("migrate", "--noinput")
 
     def manage(self, *args: str) -> str:
@@ -57,9 +59,18 @@ class Stack:
         ).stdout  # fmt: skip
 
     def start(self, *args: str) -> subprocess.Popen:
-        process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env)
+        output = open(self.log_file, "ab") if self.log_file else None  # noqa: SIM115
+        process = subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=self.env, stdout=output, stderr=output
+        )
+        if output:
+            output.close()  # the process has its own copy
         self.processes.append(process)
         return process
+
+    def log(self) -> str:
+        """What the processes wrote to `log_file` so far."""
+        return self.log_file.read_text(errors="replace") if self.log_file else ""
 
     def serve(self, workers: int = 2, threads: int = 1) -> str:
         """Start gunicorn; return its URL once it answers."""
