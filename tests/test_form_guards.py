@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from support import guards, ratelimit
+from support import guards
 from support.conf import DEFAULTS
 from support.models import Ticket
 from tests.test_form import form_fields, open_form, send
@@ -29,7 +29,7 @@ def clock(monkeypatch):
 
     fake = Clock()
     monkeypatch.setattr(guards, "clock", fake)
-    monkeypatch.setattr(ratelimit, "clock", fake)
+    monkeypatch.setattr("support.ratelimit.clock", fake)
     return fake
 
 

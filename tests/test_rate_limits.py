@@ -14,7 +14,6 @@ pytestmark = pytest.mark.django_db
 
 LIMIT = 10  # per key and minute
 OTHER_KEYS = 1000
-WORKERS = 2
 MAKE_KEYS = (
     "import uuid\n"
     "from support import keys\n"
@@ -35,11 +34,12 @@ def test_key_limit_holds_with_a_thousand_keys_in_use(tmp_path, postgres_url, cac
     try:
         made = stack.manage("shell", "-c", MAKE_KEYS.format(n=OTHER_KEYS + 1))
         target, *others = [word for word in made.split() if word.startswith("sk_")]
-        url = stack.serve(workers=WORKERS, threads=4)
-        # Each other key once, and the target key between every nine of them.
+        url = stack.serve(workers=2, threads=4)
+        # Each other key once and, after every 72 of them, the target key 8 times in a
+        # row, which the 8 clients send at about the same moment.
         jobs = []
         for i, key in enumerate(others):
-            jobs += [key, target] if i % 9 == 0 else [key]
+            jobs += [key, *[target] * 8] if i % 72 == 0 else [key]
 
         def call(key: str) -> tuple[str, int]:
             response = requests.get(
@@ -59,6 +59,6 @@ def test_key_limit_holds_with_a_thousand_keys_in_use(tmp_path, postgres_url, cac
     assert sorted({status for key, status in answers if key != target}) == [200]
     target_statuses = [status for key, status in answers if key == target]
     assert 429 in target_statuses
-    # Counted atomically in a cache that keeps its counters: at most the limit per window
-    # (allowed: one more per worker process, as the issue states the bound).
-    assert target_statuses.count(200) <= (LIMIT + WORKERS) * windows
+    # The issue asks for at most the limit plus one per worker process in each window;
+    # counted atomically in a cache that keeps its counters, not one more gets through.
+    assert target_statuses.count(200) <= LIMIT * windows
