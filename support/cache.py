@@ -21,6 +21,7 @@ per thread one timeout, not every request every operation.
 import hashlib
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -128,11 +129,13 @@ class _Health:
 
 # One per cache object: Django makes one per thread, and new ones when CACHES changes.
 _health: "WeakKeyDictionary[BaseCache, _Health]" = WeakKeyDictionary()
+_health_lock = threading.Lock()
 
 
 def _call(operation: str, action, fallback: Any) -> Any:
     cache = caches[ALIAS]
-    health = _health.setdefault(cache, _Health())
+    with _health_lock:
+        health = _health.setdefault(cache, _Health())
     now = time.monotonic()
     if now < health.down_until:
         health.failures += 1
@@ -148,7 +151,8 @@ def _call(operation: str, action, fallback: Any) -> Any:
             now - health.failing_since,
             health.failures,
         )
-        _health[cache] = _Health()
+        with _health_lock:
+            _health[cache] = _Health()
     return result
 
 
