@@ -139,3 +139,17 @@ def test_an_exempt_view_is_never_throttled():
 
     assert {client.get("/health/").status_code for _ in range(10)} == {200}
     assert [client.get("/page/").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_admin_login_is_throttled_per_client_and_keeps_no_password():
+    client = Client()
+    credentials = {"username": "ada", "password": "guess"}
+    client.post("/admin/login/", credentials)
+    client.post("/admin/login/", credentials)
+
+    refused = client.post("/admin/login/", credentials)
+
+    assert refused.status_code == 429
+    kept = form_fields(refused.content.decode())
+    assert kept["username"] == "ada"
+    assert "password" not in kept and "guess" not in refused.content.decode()
