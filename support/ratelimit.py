@@ -13,7 +13,8 @@ None or "" turns a limit off. The count is a fixed window: the period's multiple
 since the epoch, one counter each (`support.cache.count`: atomic on Redis and on the
 project's file cache), so a limit never lets more than N through in one window.
 
-`hit()` counts one event and raises RateLimited if it is one too many. `counting()` counts
+`hit()` counts one event, or raises RateLimited (and counts nothing) if the window is
+full. `counting()` counts
 events under several limits and takes them back if what they counted did not happen (a
 message refused for its content), so that a limit counts what its setting says. If the
 cache fails, limits let everything through (support.cache logs it at ERROR).
@@ -89,7 +90,8 @@ class Hit:
 
 def hit(setting: str, *thing: object) -> Hit:
     """Count one event for `thing` (its parts: an API key's hash, a ticket id, a client)
-    under SUPPORT[setting]. Raises RateLimited if the window already holds the limit."""
+    under SUPPORT[setting]. Raises RateLimited, counting nothing, if the window already
+    holds the limit. If the cache fails, counts nothing and lets the event through."""
     rate = configured(setting)
     if rate is None:
         return Hit()
@@ -100,9 +102,14 @@ def hit(setting: str, *thing: object) -> Hit:
     # The counter lives until its window is over (and a second, for clocks that differ).
     seconds = remaining + 1
     count = cache.count(cache_key, seconds)
-    if count is not None and count > rate.limit:
+    if count is None:
+        return Hit()
+    counted = Hit(cache_key, seconds)
+    if count > rate.limit:
+        # Refused, so not counted: the window's count stays that of what it let through.
+        counted.refund()
         raise RateLimited(setting, math.ceil(remaining))
-    return Hit(cache_key if count is not None else None, seconds)
+    return counted
 
 
 class Tally(list):
