@@ -14,10 +14,10 @@ since the epoch, one counter each (`support.cache.count`: atomic on Redis and on
 project's file cache), so a limit never lets more than N through in one window.
 
 `hit()` counts one event, or raises RateLimited (and counts nothing) if the window is
-full. `counting()` counts
-events under several limits and takes them back if what they counted did not happen (a
-message refused for its content), so that a limit counts what its setting says. If the
-cache fails, limits let everything through (support.cache logs it at ERROR).
+full. `counting()` counts events under several limits and takes them back if what they
+counted did not happen (a message refused for its content), so that a limit counts what
+its setting says. If the cache fails, limits let everything through (support.cache logs
+it at ERROR).
 """
 
 import math
