@@ -14,8 +14,8 @@ connections, or times out: see the socket timeouts in the README) and returns wh
 caller treats as "no cache": `get` misses, `add` answers None (unknown), `count` answers
 None (rate limits then let the request through). The first failure is logged at ERROR,
 and then at most once every LOG_SECONDS while the cache keeps failing; for RETRY_SECONDS
-after a failure the cache is not asked at all, so a cache that hangs costs one request
-per thread one timeout, not every request every operation.
+after a failure the cache is not asked at all (by any thread of the process), so a cache
+that hangs costs a timeout now and then, not every request one per operation.
 """
 
 import hashlib
@@ -25,8 +25,8 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from weakref import WeakKeyDictionary
 
+from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.redis import RedisCache
@@ -127,32 +127,34 @@ class _Health:
     failures: int = 0
 
 
-# One per cache object: Django makes one per thread, and new ones when CACHES changes.
-_health: "WeakKeyDictionary[BaseCache, _Health]" = WeakKeyDictionary()
-_health_lock = threading.Lock()
+# The cache's health in this process, for each configuration of it (tests change CACHES).
+_health: dict[str, _Health] = {}
+_lock = threading.Lock()
 
 
 def _call(operation: str, action, fallback: Any) -> Any:
-    cache = caches[ALIAS]
-    with _health_lock:
-        health = _health.setdefault(cache, _Health())
+    config = repr(settings.CACHES.get(ALIAS))
     now = time.monotonic()
-    if now < health.down_until:
-        health.failures += 1
-        return fallback
+    with _lock:
+        health = _health.setdefault(config, _Health())
+        if now < health.down_until:
+            health.failures += 1
+            return fallback
     try:
-        result = action(cache)
+        result = action(caches[ALIAS])  # making the backend can fail too (a bad directory)
     except Exception as err:  # noqa: BLE001  (any failure of the cache: see the docstring)
-        _failed(health, now, operation, err)
+        with _lock:
+            _failed(health, now, operation, err)
         return fallback
     if health.failing_since is not None:
-        logger.warning(
-            "The cache answers again, after %.0f s; %d operations went without it.",
-            now - health.failing_since,
-            health.failures,
-        )
-        with _health_lock:
-            _health[cache] = _Health()
+        with _lock:
+            if _health.get(config) is health:
+                _health[config] = _Health()
+                logger.warning(
+                    "The cache answers again, after %.0f s; %d operations went without it.",
+                    now - health.failing_since,
+                    health.failures,
+                )
     return result
 
 

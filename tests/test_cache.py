@@ -22,16 +22,20 @@ pytestmark = pytest.mark.django_db
 CREATE = "/api/v1/create_support_ticket"
 
 
-@pytest.fixture
-def unreachable_cache(settings):
-    """Redis at a port where nothing listens (as configured: with socket timeouts)."""
-    settings.CACHES = {
-        "default": {
+@pytest.fixture(params=["redis", "file"])
+def unreachable_cache(request, settings, tmp_path):
+    """Redis at a port where nothing listens (as configured: with socket timeouts), or
+    the file cache in a directory that cannot be made (a file is in the way)."""
+    if request.param == "redis":
+        cache = {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
-    }
+    else:
+        (tmp_path / "var").write_text("")
+        cache = {"BACKEND": "support.filecache.FileCache", "LOCATION": tmp_path / "var" / "cache"}
+    settings.CACHES = {"default": cache}
     settings.SUPPORT = {
         **settings.SUPPORT,
         "API_RATE": "1/min",
