@@ -91,9 +91,10 @@ def count(cache_key: str, seconds: float, delta: int = 1) -> int | None:
     """Add `delta` to the counter at `cache_key`, made (at 0) to live `seconds` if it does
     not exist; return its new value, or None if the cache failed.
 
-    Atomic on Redis (INCRBY and EXPIRE in one transaction), and on every backend whose
-    `incr` is atomic (memcached, locmem, support.filecache.FileCache); on others (Django's
-    FileBasedCache, DatabaseCache) concurrent counts can be lost: `manage.py check` warns.
+    Atomic on Redis (SET NX with the expiry and INCRBY in one transaction), and on every
+    backend whose `incr` is atomic (memcached, locmem, support.filecache.FileCache); on
+    others (Django's FileBasedCache, DatabaseCache) concurrent counts can be lost:
+    `manage.py check` warns (support.W020).
     """
     ttl = max(1, round(seconds))
     return _call("count", lambda cache: _count(cache, cache_key, ttl, delta), None)
