@@ -62,11 +62,12 @@ def wake() -> None:
     """Make sure a worker will plan and send new tickets' deliveries: enqueue one task,
     unless one is already queued or running (a flag in the shared cache says so; if the
     cache fails, a task too many is better than a ticket nobody plans)."""
-    if cache.add(_wake_key(), True, WAKE_SECONDS) is not False:
+    if cache.add(wake_key(), True, WAKE_SECONDS) is not False:
         _enqueue_task("plan_and_deliver")
 
 
-def _wake_key() -> str:
+def wake_key() -> str:
+    """The cache key of the flag that says a worker is woken (support.cache.key)."""
     return cache.key("deliveries", "worker-woken")
 
 
@@ -84,7 +85,7 @@ def plan_and_deliver() -> None:
             continue
         # A ticket committed while the flag was up did not wake anyone: it committed
         # before this deletion, so the check below sees it.
-        cache.delete(_wake_key())
+        cache.delete(wake_key())
         if not Ticket.objects.exclude(unplanned_deliveries="").exists():
             break
     if errors:
