@@ -169,14 +169,14 @@ def _failed(health: _Health, now: float, operation: str, err: Exception) -> None
         return
     health.logged_at = now
     logger.error(
-        "The cache (CACHES[%r]) failed at %s: %s: %s. %s Until it answers (tried again "
+        "The cache (CACHES[%r]) failed at %s: %s: %s%s. Until it answers (tried again "
         "every %d s): rate limits are not enforced, API keys are looked up in the "
         "database, and the deliveries worker is woken for every new ticket.",
         ALIAS,
         operation,
         type(err).__name__,
-        err,
-        "" if first else f"Failing for {now - health.failing_since:.0f} s.",
+        str(err).rstrip("."),
+        "" if first else f" (failing for {now - health.failing_since:.0f} s)",
         RETRY_SECONDS,
         exc_info=first,
     )
