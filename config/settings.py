@@ -86,9 +86,19 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
-# The API's rate limit must be shared by every worker process: the default file cache is
-# shared on one machine; set CACHE_URL=redis://... when serving from several machines.
+# The rate limits must be shared by every worker process: the default file cache is shared
+# on one machine; set CACHE_URL=redis://... when serving from several machines.
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{BASE_DIR / 'var' / 'cache'}")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.filebased.FileBasedCache":
+    # Django's file cache culls a random third of its entries at 300, counters included,
+    # and counts without a lock: support's keeps counters (see support/filecache.py).
+    CACHES["default"]["BACKEND"] = "support.filecache.FileCache"
+elif CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A Redis that hangs must not hang requests: give up on it after a second (the desk
+    # then works without the cache, see support/cache.py). ?socket_timeout=... overrides.
+    CACHES["default"].setdefault("OPTIONS", {})
+    CACHES["default"]["OPTIONS"].setdefault("socket_connect_timeout", 1)
+    CACHES["default"]["OPTIONS"].setdefault("socket_timeout", 1)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -175,13 +185,18 @@ SUPPORT = {
     "DELIVERY_MAX_BACKOFF_SECONDS": env.float("SUPPORT_DELIVERY_MAX_BACKOFF_SECONDS", default=3600),
     "DELIVERY_CLAIM_SECONDS": env.float("SUPPORT_DELIVERY_CLAIM_SECONDS", default=300),
     "API_RATE": env("SUPPORT_API_RATE", default="120/min") or None,
+    "API_KEY_CACHE_SECONDS": env.float("SUPPORT_API_KEY_CACHE_SECONDS", default=60),
+    "CLIENT_RATE": env("SUPPORT_CLIENT_RATE", default="120/min") or None,
+    "REPLY_RATE": env("SUPPORT_REPLY_RATE", default="10/h") or None,
+    "REPLY_CLIENT_RATE": env("SUPPORT_REPLY_CLIENT_RATE", default="60/h") or None,
+    "CACHE_NAMESPACE": env("SUPPORT_CACHE_NAMESPACE", default=None) or None,
     "MAX_REQUEST_BYTES": env.int("SUPPORT_MAX_REQUEST_BYTES", default=1024 * 1024),
     # The help form, and the sites that may show it in the widget's iframe.
     "FRAME_ANCESTORS": env.list("SUPPORT_FRAME_ANCESTORS", default=[]),
     "FORM_USER": env("SUPPORT_FORM_USER", default="support.requester.django_user") or None,
     "FORM_TAGS": env.list("SUPPORT_FORM_TAGS", default=[]),
     "IDENTITY_SECRET": env("SUPPORT_IDENTITY_SECRET", default=None) or None,
-    "FORM_RATE": env("SUPPORT_FORM_RATE", default="5/h") or None,
+    "FORM_RATE": env("SUPPORT_FORM_RATE", default="30/h") or None,
     "FORM_MIN_SECONDS": env.float("SUPPORT_FORM_MIN_SECONDS", default=3),
     "FORM_MAX_AGE_SECONDS": env.float("SUPPORT_FORM_MAX_AGE_SECONDS", default=6 * 3600),
     "FORM_IP_HEADER": env("SUPPORT_FORM_IP_HEADER", default=None) or None,
@@ -192,6 +207,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     # Django logs the path of every 4xx and 5xx: hide the secrets of ticket links in it.
     "filters": {"redact": {"()": "support.logs.RedactSecrets"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
+    "formatters": {"level": {"format": "%(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact"], "formatter": "level"}
+    },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }

@@ -46,8 +46,20 @@ def prepare(request: HttpRequest) -> None:
 
     Raises RequestRefused: 400 for a malformed Content-Length or a body cut off, 411 for
     a body this server cannot delimit, 413 for one over MAX_REQUEST_BYTES, 415 for a
-    charset other than UTF-8 (or UTF-16/32 for JSON).
+    charset other than UTF-8 (or UTF-16/32 for JSON). Called again on the same request
+    (a throttle before the view, then the view), it answers as it did the first time.
     """
+    refused = getattr(request, "_support_body_refused", None)
+    if refused is not None:
+        raise refused  # the body may be half read: it cannot be judged again
+    try:
+        _prepare(request)
+    except RequestRefused as err:
+        request._support_body_refused = err
+        raise
+
+
+def _prepare(request: HttpRequest) -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         # There is no body; a query string is UTF-8 whatever a Content-Type may say.
         if request.encoding is not None:

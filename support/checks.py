@@ -5,12 +5,12 @@ from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
-from rest_framework.throttling import SimpleRateThrottle
 
 from .conf import get_setting
+from .ratelimit import Rate
 
 
 @register()
@@ -175,15 +175,74 @@ def check_form(app_configs, **kwargs) -> list[Error]:
 
 
 def _rate_errors(name: str, error_id: str, hint: str) -> list[Error]:
-    """An error if SUPPORT[name] is set but is not a rate DRF can parse ('5/h')."""
+    """An error if SUPPORT[name] is set but is not a rate ('5/h', see support.ratelimit)."""
     rate = get_setting(name)
     if not rate:
         return []
     try:
-        SimpleRateThrottle.parse_rate(None, rate)
-    except (ValueError, KeyError, IndexError):
+        Rate.parse(rate)
+    except ValueError:
         return [Error(f"SUPPORT[{name!r}] = {rate!r} is not a rate.", hint=hint, id=error_id)]
     return []
+
+
+RATES = ("API_RATE", "CLIENT_RATE", "FORM_RATE", "REPLY_RATE", "REPLY_CLIENT_RATE")
+# Default caches that cannot hold the rate limits' counters, and why.
+UNFIT_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache": "counts in each process apart, so "
+    "every worker process lets the whole limit through",
+    "django.core.cache.backends.dummy.DummyCache": "stores nothing, so nothing is limited",
+    "django.core.cache.backends.filebased.FileBasedCache": "deletes a random third of its "
+    "entries, counters included, once it holds MAX_ENTRIES, and counts without a lock",
+    "django.core.cache.backends.db.DatabaseCache": "counts without a lock (concurrent "
+    "requests lose counts) and culls entries, counters included",
+}
+
+
+@register()
+def check_limits(app_configs, **kwargs) -> list[CheckMessage]:
+    """The per-client and reply rates, and a cache that can hold what the app keeps there."""
+    messages: list[CheckMessage] = []
+    for name in ("CLIENT_RATE", "REPLY_RATE", "REPLY_CLIENT_RATE"):
+        messages += _rate_errors(
+            name, "support.E020", "Use a rate such as '60/h', or None to turn it off."
+        )
+    lifetime = get_setting("API_KEY_CACHE_SECONDS")
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime < 0:
+        messages.append(
+            Error(
+                "SUPPORT['API_KEY_CACHE_SECONDS'] must be a number of seconds, 0 or more.",
+                hint="A revoked key keeps working at most this long; 0 caches no key.",
+                id="support.E021",
+            )
+        )
+    cache = settings.CACHES.get("default", {})
+    backend = cache.get("BACKEND", "")
+    limited = [name for name in RATES if get_setting(name)]
+    if limited and backend in UNFIT_CACHES:
+        messages.append(
+            Warning(
+                f"The default cache ({backend}) {UNFIT_CACHES[backend]}: "
+                f"{', '.join(limited)} cannot hold.",
+                hint="On one machine use 'support.filecache.FileCache' (the project's "
+                "default); on several, Redis (CACHE_URL=redis://...).",
+                id="support.W020",
+            )
+        )
+    options = cache.get("OPTIONS", {})
+    if backend.endswith("RedisCache") and not (
+        options.get("socket_timeout") and options.get("socket_connect_timeout")
+    ):
+        messages.append(
+            Warning(
+                "The default cache is Redis without socket timeouts: a Redis that stops "
+                "answering makes every request wait for it.",
+                hint="Add 'OPTIONS': {'socket_connect_timeout': 1, 'socket_timeout': 1} "
+                "(seconds) to CACHES['default'].",
+                id="support.W021",
+            )
+        )
+    return messages
 
 
 # What the app cannot work without, and why: named in the error, so a project that installs

@@ -7,6 +7,15 @@
                                                  # follow the request's host, and e-mail
                                                  # cannot be sent (support.E007)
         "API_RATE": "120/min",                   # per API key; None or "" turns it off
+        "API_KEY_CACHE_SECONDS": 60,             # a key revoked by any means (even in SQL)
+                                                 # stops working within this; 0: no cache
+        "CLIENT_RATE": "120/min",                # requests per client (address, or signed
+                                                 # identity's account) to the requester's
+                                                 # pages and to the API without a valid key
+        "REPLY_RATE": "10/h",                    # requester replies per ticket
+        "REPLY_CLIENT_RATE": "60/h",             # requester replies per client
+        "CACHE_NAMESPACE": None,                 # prefix of the app's cache keys; None: one
+                                                 # made from the default database's address
         "MAX_REQUEST_BYTES": 1048576,            # larger request bodies (API, help form,
                                                  # replies; chunked too) get a 413
         "FROM_EMAIL": None,                      # None: DEFAULT_FROM_EMAIL
@@ -28,11 +37,13 @@
         "IDENTITY_SECRET": None,                 # shared with the platform, which signs who
                                                  # is logged in for the widget (HS256 JWT);
                                                  # None: the widget's form always asks
-        "FORM_RATE": "5/h",                      # tickets per client IP; None turns it off
+        "FORM_RATE": "30/h",                     # tickets per client (address, or signed
+                                                 # identity's account); None turns it off
         "FORM_MIN_SECONDS": 3,                   # a form sent sooner after it was shown is refused
         "FORM_MAX_AGE_SECONDS": 6 * 3600,        # a form shown longer ago must be sent again
         "FORM_IP_HEADER": None,                  # None: REMOTE_ADDR; behind a proxy e.g.
-                                                 # "HTTP_X_FORWARDED_FOR" (its last address)
+                                                 # "HTTP_X_FORWARDED_FOR" (its last address);
+                                                 # for every per-client limit
     }
 
 Each forwarding backend reads its own keys too (ZENDESK_URL, WEBHOOK_SECRET...): see
@@ -51,6 +62,11 @@ DEFAULTS: dict[str, Any] = {
     "SITE_URL": REQUIRED,
     "PUBLIC_URL": None,
     "API_RATE": "120/min",
+    "API_KEY_CACHE_SECONDS": 60,
+    "CLIENT_RATE": "120/min",
+    "REPLY_RATE": "10/h",
+    "REPLY_CLIENT_RATE": "60/h",
+    "CACHE_NAMESPACE": None,
     "MAX_REQUEST_BYTES": 1024 * 1024,
     "FROM_EMAIL": None,
     "REPLY_TO": None,
@@ -65,7 +81,7 @@ DEFAULTS: dict[str, Any] = {
     "FORM_USER": "support.requester.django_user",
     "FORM_TAGS": [],
     "IDENTITY_SECRET": None,
-    "FORM_RATE": "5/h",
+    "FORM_RATE": "30/h",
     "FORM_MIN_SECONDS": 3,
     "FORM_MAX_AGE_SECONDS": 6 * 3600,
     "FORM_IP_HEADER": None,

@@ -18,7 +18,9 @@ from .exceptions import TicketClosed, TicketInvalid
 from .models import Delivery, Message, Ticket
 from .normalise import message_body
 
-__all__ = ["add_note", "mark_solved", "reply", "reply_as_requester", "set_status"]
+__all__ = [
+    "add_note", "mark_solved", "repeats_last_reply", "reply", "reply_as_requester", "set_status",
+]  # fmt: skip
 
 # What the requester's reply does to the status: work that was waiting on them resumes.
 REOPENED_BY_REQUESTER = {Ticket.Status.PENDING, Ticket.Status.SOLVED}
@@ -59,8 +61,7 @@ def reply_as_requester(ticket: Ticket, *, body: str) -> Message:
         ticket = _locked(ticket)
         if ticket.is_closed:
             raise TicketClosed(_("This request is closed. Please send a new one."))
-        last = ticket.messages.order_by("-created_at", "-id").first()
-        if last and last.kind == Message.Kind.REQUESTER and last.body == body:
+        if last := _repeated(ticket, body):
             return last  # the same reply sent twice (a double click, a reload)
         message = _add(ticket, Message.Kind.REQUESTER, body, name=ticket.requester_name)
         status = Ticket.Status.OPEN if ticket.status in REOPENED_BY_REQUESTER else ticket.status
@@ -68,6 +69,19 @@ def reply_as_requester(ticket: Ticket, *, body: str) -> Message:
         if get_setting("STAFF_EMAILS"):
             deliveries.schedule(ticket, Delivery.Kind.REQUESTER_REPLY, message=message)
     return message
+
+
+def repeats_last_reply(ticket: Ticket, body: str) -> bool:
+    """Whether `body` is the requester's latest message on `ticket`, which
+    `reply_as_requester` would return rather than store again. Raises TicketInvalid."""
+    return _repeated(ticket, message_body(body)) is not None
+
+
+def _repeated(ticket: Ticket, body: str) -> Message | None:
+    last = ticket.messages.order_by("-created_at", "-id").first()
+    if last and last.kind == Message.Kind.REQUESTER and last.body == body:
+        return last
+    return None
 
 
 def mark_solved(ticket: Ticket) -> None:

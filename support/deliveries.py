@@ -7,7 +7,8 @@ each delivery is claimed, sent, and recorded, and a failure is retried with expo
 backoff until DELIVERY_MAX_ATTEMPTS, then marked failed for staff to see and retry.
 Because what must be sent is stored in rows, none of it is lost if the process dies before
 waking the worker or a worker dies while sending: `resume()` (run when workers start, or
-from cron) picks up everything unplanned or pending.
+from cron) picks up everything unplanned or pending. So what runs after commit never fails
+the request that committed: an error there (the task broker down) is logged at ERROR.
 """
 
 import logging
@@ -15,11 +16,11 @@ import smtplib
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from . import cache
 from .backends import get_forward_backend
 from .conf import get_setting
 from .exceptions import DeliveryError
@@ -32,7 +33,6 @@ logger = logging.getLogger(__name__)
 # misconfiguration) propagates, and the delivery is resumed once its claim expires.
 RETRYABLE = (DeliveryError, smtplib.SMTPException, OSError)
 
-WAKE_KEY = "support:deliveries:worker-woken"
 # A worker that died holding the flag blocks wake-ups for this long at most.
 WAKE_SECONDS = 10
 PLAN_BATCH = 100
@@ -54,15 +54,21 @@ def schedule(ticket: Ticket, kind: str, *, message: Message | None = None) -> De
     """Store a delivery about `ticket` (inside the caller's transaction) and send it after
     commit. For the occasional ones (replies); new tickets go through `wake()`."""
     delivery = Delivery.objects.create(ticket=ticket, kind=kind, message=message)
-    transaction.on_commit(lambda: _enqueue([delivery.pk]))
+    transaction.on_commit(lambda: _enqueue([delivery.pk]), robust=True)
     return delivery
 
 
 def wake() -> None:
     """Make sure a worker will plan and send new tickets' deliveries: enqueue one task,
-    unless one is already queued or running (a flag in the shared cache says so)."""
-    if cache.add(WAKE_KEY, True, WAKE_SECONDS):
+    unless one is already queued or running (a flag in the shared cache says so; if the
+    cache fails, a task too many is better than a ticket nobody plans)."""
+    if cache.add(wake_key(), True, WAKE_SECONDS) is not False:
         _enqueue_task("plan_and_deliver")
+
+
+def wake_key() -> str:
+    """The cache key of the flag that says a worker is woken (support.cache.key)."""
+    return cache.key("deliveries", "worker-woken")
 
 
 def plan_and_deliver() -> None:
@@ -79,7 +85,7 @@ def plan_and_deliver() -> None:
             continue
         # A ticket committed while the flag was up did not wake anyone: it committed
         # before this deletion, so the check below sees it.
-        cache.delete(WAKE_KEY)
+        cache.delete(wake_key())
         if not Ticket.objects.exclude(unplanned_deliveries="").exists():
             break
     if errors:
@@ -142,7 +148,7 @@ def retry(deliveries: QuerySet[Delivery]) -> int:
         status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(),
         claimed_until=None,
     )  # fmt: skip
-    transaction.on_commit(lambda: _enqueue(ids))
+    transaction.on_commit(lambda: _enqueue(ids), robust=True)
     return len(ids)
 
 

@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import guards, requester
+from . import clients, guards, ratelimit, requester
 from .bodies import reads_body
 from .conf import get_setting, public_url
 from .exceptions import IdempotencyConflict, TicketInvalid
@@ -75,6 +75,7 @@ def _ticket_form(request: HttpRequest, *, embed: bool, opening: bool = False) ->
     identity = requester.form_user(request) or requester.signed_identity(signed)
     preview = None
     status = 200
+    retry_after = None
     if request.method == "GET" or opening:
         form = TicketForm(
             identity=identity,
@@ -101,6 +102,7 @@ def _ticket_form(request: HttpRequest, *, embed: bool, opening: bool = False) ->
                 if err.renew:
                     form.renew_token(guards.issue_token())
                 status = err.status
+                retry_after = err.retry_after
             except TicketInvalid as err:
                 # Problems with what the page sent unseen (location, info) are the form's.
                 shown = {field.name for field in form.visible()}
@@ -110,7 +112,7 @@ def _ticket_form(request: HttpRequest, *, embed: bool, opening: bool = False) ->
             else:
                 name = "support:embedded_filed" if embed else "support:filed"
                 return redirect(name, pk=ticket.pk, key=ticket.access_key)
-    return render(
+    response = render(
         request,
         "support/new_ticket.html",
         {
@@ -121,6 +123,9 @@ def _ticket_form(request: HttpRequest, *, embed: bool, opening: bool = False) ->
         },
         status=status,
     )
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def _file(request: HttpRequest, form: TicketForm) -> Ticket:
@@ -149,15 +154,21 @@ def _file(request: HttpRequest, form: TicketForm) -> Ticket:
             screen=data["screen"],
         ),
     )
+    limits = [("FORM_RATE", clients.client_key(request, form.identity))]
     if guards.was_used(token):
         # Sent before: the same ticket again (a double click, or the page reloaded after
-        # sending), unless it was changed or deleted since.
+        # sending), unless it was changed or deleted since. Not counted again.
         if not Ticket.objects.filter(pk=token.ticket_id).exists():
             raise guards.replayed()
-    else:
-        guards.check_rate(request)
+        limits = []
     try:
-        filed = file_ticket(ticket_request, channel=Ticket.Channel.FORM)
+        # Counts tickets filed: a form refused for what it holds is taken back.
+        with ratelimit.counting(*limits) as counted:
+            filed = file_ticket(ticket_request, channel=Ticket.Channel.FORM)
+            if not filed.created:
+                counted.refund()
+    except ratelimit.RateLimited as limited:
+        raise guards.too_many(limited) from None
     except IdempotencyConflict:
         raise guards.replayed() from None
     guards.mark_used(token)

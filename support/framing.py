@@ -36,6 +36,8 @@ def frameable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         _set_embedded_csrf_cookie(request, response)
         return response
 
+    # For whatever answers instead of the view (support.throttling's 429 page).
+    wrapper.support_frameable = True
     return wrapper
 
 

@@ -5,7 +5,8 @@
   double-clicked form files one ticket) and the time, so that a form sent faster than a
   person writes, or long after it was shown, is refused; a token that filed a ticket is
   remembered in the cache until it expires, so it cannot be replayed.
-- A throttle: at most SUPPORT["FORM_RATE"] tickets per client IP, counted in the cache.
+- A throttle: at most SUPPORT["FORM_RATE"] tickets per client (support.ratelimit), counting
+  tickets filed, not forms refused.
 
 Each refusal is a `FormRejected` whose message tells a real person what to do.
 """
@@ -16,13 +17,12 @@ import uuid
 from dataclasses import dataclass
 
 from django.core import signing
-from django.core.cache import cache
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from rest_framework.throttling import SimpleRateThrottle
 
+from . import cache
 from .conf import get_setting
+from .ratelimit import RateLimited
 
 SALT = "support.form"
 # Tests move this clock; everything here reads the time through it.
@@ -31,13 +31,14 @@ clock = time.time
 
 class FormRejected(Exception):
     """A guard refused the form. `renew` says the form needs a new token to be sent again;
-    `status` is the HTTP status to answer with."""
+    `status` is the HTTP status to answer with, `retry_after` the seconds to wait if any."""
 
-    def __init__(self, message: str, *, renew: bool = False, status: int = 400):
+    def __init__(self, message: str, *, renew: bool = False, status: int = 400, retry_after=None):
         super().__init__(message)
         self.message = message
         self.renew = renew
         self.status = status
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -106,13 +107,15 @@ def check_token(value: str) -> Token:
 
 
 def was_used(token: Token) -> bool:
+    """Whether `token` filed a ticket already (False if the cache cannot say: the ticket's
+    id, which the token carries, still files it once)."""
     return cache.get(_used_key(token)) is not None
 
 
 def mark_used(token: Token) -> None:
     """Remember that `token` filed its ticket, until it would have expired anyway."""
     remaining = token.issued_at + get_setting("FORM_MAX_AGE_SECONDS") - clock()
-    cache.set(_used_key(token), 1, timeout=max(1, math.ceil(remaining)) + 60)
+    cache.set(_used_key(token), 1, max(1, math.ceil(remaining)) + 60)
 
 
 def replayed() -> FormRejected:
@@ -125,47 +128,21 @@ def replayed() -> FormRejected:
     )
 
 
-def check_rate(request: HttpRequest) -> None:
-    """Count a ticket from the client's IP; refuse it if that IP is over SUPPORT["FORM_RATE"]."""
-    rate = get_setting("FORM_RATE")
-    if not rate:
-        return
-    limit, period = SimpleRateThrottle.parse_rate(None, rate)
-    now = clock()
-    window = int(now // period)
-    key = f"support:form-rate:{client_ip(request)}:{window}"
-    # A fixed window: add() starts it, incr() counts atomically on Redis and locmem.
-    cache.add(key, 0, timeout=period + 1)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=period + 1)
-        count = 1
-    if count > limit:
-        minutes = max(1, math.ceil(((window + 1) * period - now) / 60))
-        raise FormRejected(
-            ngettext(
-                "Too many requests were sent from your network. Please try again in "
-                "%(minutes)d minute; what you wrote is kept.",
-                "Too many requests were sent from your network. Please try again in "
-                "%(minutes)d minutes; what you wrote is kept.",
-                minutes,
-            )
-            % {"minutes": minutes},
-            status=429,
+def too_many(limited: RateLimited) -> FormRejected:
+    """The refusal of a ticket over SUPPORT["FORM_RATE"]."""
+    return FormRejected(
+        ngettext(
+            "Too many requests were sent from your network. Please try again in "
+            "%(minutes)d minute; what you wrote is kept.",
+            "Too many requests were sent from your network. Please try again in "
+            "%(minutes)d minutes; what you wrote is kept.",
+            limited.minutes,
         )
-
-
-def client_ip(request: HttpRequest) -> str:
-    """REMOTE_ADDR, or the last address in SUPPORT["FORM_IP_HEADER"] (the one your own
-    proxy added: earlier ones are whatever the client claimed)."""
-    header = get_setting("FORM_IP_HEADER")
-    if header:
-        forwarded = request.META.get(header, "").split(",")[-1].strip()
-        if forwarded:
-            return forwarded
-    return request.META.get("REMOTE_ADDR", "")
+        % {"minutes": limited.minutes},
+        status=429,
+        retry_after=limited.retry_after,
+    )
 
 
 def _used_key(token: Token) -> str:
-    return f"support:form-used:{token.ticket_id}"
+    return cache.key("form-used", token.ticket_id)

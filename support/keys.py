@@ -7,12 +7,14 @@ enough: unlike passwords, such keys cannot be guessed from a dictionary.
 import hashlib
 import re
 import secrets
+import time
 import uuid
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.utils import timezone
 
+from . import cache
+from .conf import get_setting
 from .models import ApiKey
 
 KEY_PREFIX = "sk_"
@@ -21,7 +23,6 @@ VISIBLE_CHARS = 11  # "sk_" and 8 characters: enough to tell keys apart, useless
 # Recording every use would add a write to every API call; once a minute is enough to
 # answer "is this key still in use?".
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-CACHE_SECONDS = 60
 
 
 def hash_key(raw: str) -> str:
@@ -58,34 +59,41 @@ def create_key(
 def authenticate(raw: str) -> ApiKey | None:
     """Return the active key whose secret is `raw`, and note that it was used.
 
-    Keys are kept in the default cache for CACHE_SECONDS, so that most API calls need no
-    query to authenticate; `revoke()` removes a key from the cache, so a revoked key stops
-    working at once wherever the cache is shared (the project's file or Redis cache).
+    A key read from the database is kept in the cache for SUPPORT["API_KEY_CACHE_SECONDS"]
+    from that read, and no longer: a use never extends a cached copy's life. So a key
+    revoked by any means (the admin, `support_keys revoke`, an UPDATE in SQL) stops working
+    within that time; `revoke()` also removes it from the cache, so a key revoked through
+    the app stops at once wherever the cache is shared. Recording the use (once a minute)
+    checks revocation too. If the cache fails, every call reads the database.
     """
     if not is_well_formed(raw):
         return None
     hashed = hash_key(raw)
-    key = cached = cache.get(_cache_key(hashed))
-    if key is None:
-        try:
-            key = ApiKey.objects.get(hashed_key=hashed, revoked_at__isnull=True)
-        except ApiKey.DoesNotExist:
+    cache_key = cache.key("api-key", hashed)
+    lifetime = get_setting("API_KEY_CACHE_SECONDS")
+    entry = cache.get(cache_key) if lifetime else None
+    changed = entry is None
+    if entry is None:
+        key = ApiKey.objects.filter(hashed_key=hashed, revoked_at__isnull=True).first()
+        if key is None:
             return None
+        expires_at = time.time() + lifetime
+    else:
+        key, expires_at = entry
     now = timezone.now()
-    stale = key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION
-    if stale:
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        if not ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(last_used_at=now):
+            cache.delete(cache_key)  # revoked since it was cached
+            return None
         key.last_used_at = now
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    if stale or cached is None:  # one cache write, not one per change
-        cache.set(_cache_key(hashed), key, CACHE_SECONDS)
+        changed = True
+    remaining = expires_at - time.time()
+    if changed and remaining >= 1:  # one cache write, not one per change
+        cache.set(cache_key, (key, expires_at), remaining)
     return key
 
 
 def revoke(key: ApiKey) -> None:
     """Revoke `key`: from now on it authenticates nothing."""
     key.revoke()
-    cache.delete(_cache_key(key.hashed_key))
-
-
-def _cache_key(hashed: str) -> str:
-    return f"support:api-key:{hashed}"
+    cache.delete(cache.key("api-key", key.hashed_key))

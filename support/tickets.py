@@ -77,7 +77,9 @@ def file_ticket(request: TicketRequest, *, channel: str, api_key: ApiKey | None 
             raise IdempotencyConflict(str(ticket.pk)) from None
         return Filed(existing, created=False)
     if ticket.unplanned_deliveries:
-        transaction.on_commit(deliveries.wake)
+        # robust: a wake-up that fails (the task broker down) is logged at ERROR, never an
+        # error for a ticket already stored; `support_deliveries resume` plans it later.
+        transaction.on_commit(deliveries.wake, robust=True)
     return Filed(ticket, created=True)
 
 

@@ -6,10 +6,11 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import conversation, links
+from . import clients, conversation, links, ratelimit
 from .bodies import reads_body
 from .exceptions import TicketClosed, TicketInvalid
 from .forms import ReplyForm
@@ -32,13 +33,18 @@ def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
     """The ticket, its conversation, and a box to reply (POST)."""
     ticket = ticket_from_link(pk, key)
     form = ReplyForm(request.POST if request.method == "POST" else None)
+    status, retry_after = 200, None
     if form.is_valid():
         try:
-            conversation.reply_as_requester(ticket, body=form.cleaned_data["body"])
+            _reply(request, ticket, form.cleaned_data["body"])
         except TicketInvalid as err:
             form.add_domain_errors(err)
         except TicketClosed as err:
             form.add_error(None, str(err))
+        except ratelimit.RateLimited as limited:
+            # The reply stays in the box (the form is bound), to be sent again later.
+            form.add_error(None, _too_many_replies(limited))
+            status, retry_after = 429, limited.retry_after
         else:
             messages.success(request, _("Your reply was sent to support."), fail_silently=True)
             return redirect(ticket.requester_path() + "#latest")
@@ -57,9 +63,32 @@ def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
             "form": form,
             "can_solve": ticket.status not in (Ticket.Status.SOLVED, Ticket.Status.CLOSED),
         },
+        status=status,
     )
     response["X-Robots-Tag"] = "noindex, nofollow"
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
     return response
+
+
+def _reply(request: HttpRequest, ticket: Ticket, body: str) -> None:
+    """Store the requester's reply, counted per ticket (REPLY_RATE) and per client
+    (REPLY_CLIENT_RATE): only replies stored count, not those refused or sent twice."""
+    if conversation.repeats_last_reply(ticket, body):
+        return  # a double click or a reload: stored already, and not counted again
+    limits = [("REPLY_RATE", ticket.pk), ("REPLY_CLIENT_RATE", clients.client_key(request))]
+    with ratelimit.counting(*limits):
+        conversation.reply_as_requester(ticket, body=body)
+
+
+def _too_many_replies(limited: ratelimit.RateLimited) -> str:
+    return ngettext(
+        "Many replies were sent in a short time. Please wait %(minutes)d minute, then send "
+        "this one again: it is kept below.",
+        "Many replies were sent in a short time. Please wait %(minutes)d minutes, then send "
+        "this one again: it is kept below.",
+        limited.minutes,
+    ) % {"minutes": limited.minutes}
 
 
 @require_POST

@@ -301,3 +301,60 @@ def app_admin_urls(data: dict) -> list[str]:
                     f"{model._meta.model_name}&field_name={field.name}&term=a"
                 )
     return urls
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """TEST_REDIS_URL: a Redis database the tests may write to (each test writes keys of
+    its own, and never clears the database). Skipped without one, except with CI set."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as err:
+        message = f"needs Redis at {REDIS_URL} (set TEST_REDIS_URL): {err}"
+        if os.environ.get("CI"):
+            pytest.fail(message + ": .ci/run starts one", pytrace=False)
+        pytest.skip(message)
+    return REDIS_URL
+
+
+@pytest.fixture(params=["file", "redis"])
+def shared_cache(request, settings, tmp_path) -> str:
+    """The cache as deployed: the project's file cache, or Redis (with the socket timeouts
+    of config/settings.py); the desk's cache namespace is this test's own. Its name."""
+    namespace = f"test-{uuid.uuid4().hex[:12]}"
+    settings.SUPPORT = {**settings.SUPPORT, "CACHE_NAMESPACE": namespace}
+    if request.param == "file":
+        settings.CACHES = {
+            "default": {"BACKEND": "support.filecache.FileCache", "LOCATION": tmp_path / "cache"}
+        }
+        yield request.param
+        return
+    import redis
+
+    url = request.getfixturevalue("redis_url")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    yield request.param
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(f"*support:{namespace}:*"):
+        client.delete(key)
+
+
+@pytest.fixture
+def postgres_url() -> str | None:
+    """The test database's PostgreSQL server (its `postgres` database), for tests.stack
+    (which makes databases of its own there); None on SQLite."""
+    if connection.vendor != "postgresql":
+        return None
+    db = connection.settings_dict
+    return f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/postgres"

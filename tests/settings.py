@@ -24,5 +24,9 @@ SUPPORT = {
     # test may send a form at once, and as often as it likes.
     "FORM_MIN_SECONDS": 0,
     "FORM_RATE": None,
+    # Likewise the per-client and reply limits (tests/test_throttling.py).
+    "CLIENT_RATE": None,
+    "REPLY_RATE": None,
+    "REPLY_CLIENT_RATE": None,
     "FRAME_ANCESTORS": ["https://cocalc.com"],
 }

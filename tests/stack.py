@@ -51,6 +51,8 @@ class Stack:
             **env,
         }
         self.processes: list[subprocess.Popen] = []
+        # Set to a path to collect the output of the processes started from then on.
+        self.log_file: Path | None = None
         self.manage("migrate", "--noinput")
 
     def manage(self, *args: str) -> str:
@@ -60,15 +62,21 @@ class Stack:
         ).stdout  # fmt: skip
 
     def start(self, *args: str, output: Path | None = None) -> subprocess.Popen:
-        """Start `python *args`; its standard output and error go to the file `output`."""
+        """Start `python *args`; its standard output and error go to the file `output`, or
+        else to `log_file` if the stack has one."""
+        output = output or self.log_file
         out = open(output, "ab") if output else None  # noqa: SIM115 (the child holds it)
         process = subprocess.Popen(
             [sys.executable, *args], cwd=ROOT, env=self.env, stdout=out, stderr=out
         )
         if out:
-            out.close()
+            out.close()  # the process has its own copy
         self.processes.append(process)
         return process
+
+    def log(self) -> str:
+        """What the processes wrote to `log_file` so far."""
+        return self.log_file.read_text(errors="replace") if self.log_file else ""
 
     def serve(
         self,

@@ -1,6 +1,7 @@
 """Authentication and rate limiting of the API, as a client meets them."""
 
 import base64
+import time
 from datetime import timedelta
 
 import pytest
@@ -152,3 +153,59 @@ def test_empty_rate_turns_limiting_off(account_key, settings):
     settings.SUPPORT = {**settings.SUPPORT, "API_RATE": ""}
 
     assert all(call(f"Bearer {account_key}").status_code == 200 for _ in range(20))
+
+
+@pytest.mark.django_db(transaction=True)  # as served: no test transaction around it
+def test_key_revoked_in_sql_stops_working_within_the_cache_lifetime(
+    account_key, settings, shared_cache
+):
+    settings.SUPPORT = {**settings.SUPPORT, "API_KEY_CACHE_SECONDS": 2}
+    assert call(basic(account_key)).status_code == 200  # now in the cache
+    # As an operator or another service would: not through the app.
+    ApiKey.objects.update(revoked_at=timezone.now())
+
+    # Used all the time, as a busy script uses it; each use must not keep it alive.
+    deadline = time.monotonic() + 10
+    statuses = []
+    while time.monotonic() < deadline and 401 not in statuses:
+        statuses.append(call(basic(account_key)).status_code)
+
+    assert statuses[0] == 200  # the cached copy, for up to API_KEY_CACHE_SECONDS
+    assert statuses[-1] == 401
+    assert [call(basic(account_key)).status_code for _ in range(3)] == [401] * 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rate_limit_holds_in_the_shared_cache(account_key, settings, shared_cache):
+    settings.SUPPORT = {**settings.SUPPORT, "API_RATE": "3/min"}
+
+    statuses = [call(f"Bearer {account_key}").status_code for _ in range(5)]
+
+    assert statuses == [200, 200, 200, 429, 429]
+    assert Ticket.objects.count() == 3
+
+
+def test_anonymous_calls_are_throttled_per_client(account_key, settings):
+    settings.SUPPORT = {**settings.SUPPORT, "CLIENT_RATE": "2/min"}
+
+    statuses = [call("Bearer sk_" + "x" * 40).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+    refused = call()  # no key at all
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert refused.json()["event"] == "error"
+    # A valid key from the same address is not held back; another address is not either.
+    assert call(f"Bearer {account_key}").status_code == 200
+    other = APIClient(REMOTE_ADDR="198.51.100.9")
+    assert other.post(URL, ticket_payload(), format="json").status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/api/v1/schema/", "/api/v1/docs/", "/api/v1/ping"])
+def test_what_anyone_may_read_is_throttled_per_client(path, settings):
+    settings.SUPPORT = {**settings.SUPPORT, "CLIENT_RATE": "2/min"}
+    client = APIClient()
+
+    statuses = [client.get(path).status_code for _ in range(3)]
+
+    answered = 404 if path.endswith("ping") else 200
+    assert statuses == [answered, answered, 429]

@@ -101,7 +101,8 @@ def test_bad_form_settings_are_reported(settings, setting, value, error):
     assert error in check_ids(settings, SITE_URL="https://x.example", **{setting: value})
 
 
-def test_good_form_settings_pass(settings):
+def test_good_form_settings_pass(settings, tmp_path):
+    settings.CACHES = {"default": {"BACKEND": "support.filecache.FileCache", "LOCATION": tmp_path}}
     settings.SUPPORT = {
         **settings.SUPPORT,
         "FORM_RATE": "10/min",
@@ -111,6 +112,51 @@ def test_good_form_settings_pass(settings):
     }
 
     assert [error.id for error in run_checks() if error.id.startswith("support.")] == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "error"),
+    [
+        ("CLIENT_RATE", "lots", "support.E020"),
+        ("REPLY_RATE", "10/fortnight", "support.E020"),
+        ("REPLY_CLIENT_RATE", "ten/h", "support.E020"),
+        ("API_KEY_CACHE_SECONDS", -1, "support.E021"),
+        ("API_KEY_CACHE_SECONDS", "60", "support.E021"),
+    ],
+)
+def test_bad_limit_settings_are_reported(settings, setting, value, error):
+    assert error in check_ids(settings, SITE_URL="https://x.example", **{setting: value})
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.core.cache.backends.dummy.DummyCache",
+        "django.core.cache.backends.filebased.FileBasedCache",
+    ],
+)
+def test_rate_limits_on_a_cache_that_cannot_hold_them_are_reported(settings, tmp_path, backend):
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": str(tmp_path)}}
+    settings.SUPPORT = {**settings.SUPPORT, "API_RATE": "10/min"}
+    warnings = {m.id: m.msg for m in run_checks() if m.id.startswith("support.")}
+
+    assert "API_RATE cannot hold" in warnings["support.W020"]
+
+    every_limit = ("API_RATE", "CLIENT_RATE", "FORM_RATE", "REPLY_RATE", "REPLY_CLIENT_RATE")
+    settings.SUPPORT = {**settings.SUPPORT, **dict.fromkeys(every_limit)}  # all off
+    assert "support.W020" not in {m.id for m in run_checks()}
+
+
+def test_redis_without_socket_timeouts_is_reported(settings):
+    redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://x"}
+    settings.CACHES = {"default": redis}
+    assert "support.W021" in {m.id for m in run_checks()}
+
+    settings.CACHES = {
+        "default": {**redis, "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
+    }
+    assert "support.W021" not in {m.id for m in run_checks()}
 
 
 @pytest.mark.parametrize("app", ["rest_framework", "drf_spectacular", "django_tasks"])

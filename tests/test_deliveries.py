@@ -207,3 +207,19 @@ def test_admin_retries_failed_deliveries(api, smtp_server, settings, admin_user)
     assert b"Retrying 1 delivery" in response.content
     run_worker()
     assert Delivery.objects.get().status == "sent"
+
+
+def test_ticket_is_answered_when_waking_the_worker_fails(api, settings, caplog):
+    tasks = settings.TASKS
+    # The task backend refuses the wake-up (as a broker that is down would).
+    settings.TASKS = {"default": {**tasks["default"], "QUEUES": ["elsewhere"]}}
+    responses = [api.post(URL, ticket_payload(id=...), format="json") for _ in range(3)]
+
+    assert [r.status_code for r in responses] == [200] * 3
+    assert Ticket.objects.count() == 3  # three tickets, each answered once: no retries
+    assert any(r.levelname == "ERROR" and "wake" in r.getMessage() for r in caplog.records)
+
+    settings.TASKS = tasks  # the backend is back; resume picks the tickets up
+    call_command("support_deliveries", "resume", stdout=StringIO())
+    run_worker()
+    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 3

@@ -1,19 +1,25 @@
 """The help form's spam guards: each refuses what it should, with words a person can act on,
 and lets a person through."""
 
+import math
+import uuid
+
 import pytest
 from django.test import Client
 
 from support import guards
+from support.conf import DEFAULTS
 from support.models import Ticket
 from tests.test_form import form_fields, open_form, send
+from tests.test_form_identity import EMBED, SECRET
+from tests.test_form_identity import token as identity_token
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The guards' clock, moved by hand."""
+    """The guards' and the rate limits' clock, moved by hand."""
 
     class Clock:
         now = 1_800_000_000.0
@@ -23,6 +29,7 @@ def clock(monkeypatch):
 
     fake = Clock()
     monkeypatch.setattr(guards, "clock", fake)
+    monkeypatch.setattr("support.ratelimit.clock", fake)
     return fake
 
 
@@ -175,3 +182,56 @@ def test_throttle_reads_the_trusted_proxy_header(settings):
     ]
 
     assert [r.status_code for r in sent] == [302, 302, 429]
+
+
+def test_forms_refused_for_their_content_do_not_count(settings):
+    settings.SUPPORT = {**settings.SUPPORT, "FORM_RATE": "2/h"}
+    client = Client()
+    for overrides in [{"body": "   "}, {"location": "https://evil.example/x"}] * 3:
+        refused = send(client, open_form(client), **overrides)
+        assert refused.status_code == 200  # shown again with the problem
+        assert not Ticket.objects.exists()
+
+    assert send(client, open_form(client), subject="one").status_code == 302
+    assert send(client, open_form(client), subject="two").status_code == 302
+    assert send(client, open_form(client), subject="three").status_code == 429
+    assert Ticket.objects.count() == 2
+
+
+def test_rate_counts_each_signed_in_account_apart(settings):
+    settings.SUPPORT = {**settings.SUPPORT, "FORM_RATE": "1/h", "IDENTITY_SECRET": SECRET}
+    client = Client()  # a class behind one address, each signed in by the platform
+    statuses = []
+    for account in (uuid.uuid4(), uuid.uuid4()):
+        identity = identity_token(account_id=str(account), email=f"{account}@example.com")
+        opened = client.post("/support/embed/open/", {"identity": identity})  # as the widget
+        fields = form_fields(opened.content.decode())
+        statuses.append(send(client, fields, path=EMBED).status_code)
+
+    assert statuses == [302, 302]
+    assert Ticket.objects.count() == 2
+
+
+def test_default_rate_lets_a_classroom_behind_one_address_file(settings):
+    # The app's default: a class of 30 (CoCalc's users are classes, often behind one
+    # school address) may each file a ticket in the same hour.
+    settings.SUPPORT = {**settings.SUPPORT, "FORM_RATE": DEFAULTS["FORM_RATE"]}
+    client = Client()
+
+    statuses = {send(client, open_form(client), subject=f"{n}").status_code for n in range(30)}
+
+    assert statuses == {302}
+    assert Ticket.objects.count() == 30
+
+
+def test_refusal_over_the_rate_says_when_to_retry(settings):
+    settings.SUPPORT = {**settings.SUPPORT, "FORM_RATE": "1/h"}
+    client = Client()
+    send(client, open_form(client), subject="one")
+
+    refused = send(client, open_form(client), subject="two")
+
+    assert refused.status_code == 429
+    minutes = math.ceil(int(refused["Retry-After"]) / 60)
+    assert f"Please try again in {minutes} minute" in errors(refused)
+    assert form_fields(refused.content.decode())["subject"] == "two"  # what they wrote is kept

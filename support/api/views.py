@@ -3,6 +3,7 @@
 import uuid
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -27,7 +28,7 @@ from .serializers import (
     TicketUrlSerializer,
     wire_fields,
 )
-from .throttling import ApiKeyRateThrottle
+from .throttling import ApiKeyRateThrottle, ClientRateThrottle
 
 ERRORS = {
     code: OpenApiResponse(ErrorSerializer, description=text)
@@ -69,6 +70,17 @@ class SupportApiView(APIView):
         # is read whole (DRF's request wraps Django's, whose body this is).
         bodies.prepare(request._request)
         super().initial(request, *args, **kwargs)
+
+    def perform_authentication(self, request):
+        # A request without a valid key is anonymous work (a hash, a lookup): counted per
+        # client, so that nobody can try keys, or fail, without limit.
+        try:
+            super().perform_authentication(request)
+        except (exceptions.AuthenticationFailed, exceptions.NotAuthenticated):
+            throttle = ClientRateThrottle()
+            if not throttle.allow_request(request, self):
+                self.throttled(request, throttle.wait())
+            raise
 
 
 class CreateSupportTicket(SupportApiView):
@@ -151,6 +163,7 @@ class UnknownCallView(APIView):
     authentication_classes = []
     permission_classes = []
     renderer_classes = [JSONRenderer]
+    throttle_classes = [ClientRateThrottle]
     content_negotiation_class = AlwaysJson
     schema = None
 
@@ -158,4 +171,5 @@ class UnknownCallView(APIView):
         return exception_handler
 
     def initial(self, request, *args, **kwargs):
+        self.check_throttles(request)
         raise UnknownCall()
