@@ -277,6 +277,17 @@ def check_installation(app_configs, **kwargs) -> list[Error]:
         for app, needed_for in REQUIRED_APPS.items()
         if not apps.is_installed(app)
     ]
+    schema_class = getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_SCHEMA_CLASS")
+    if schema_class != "drf_spectacular.openapi.AutoSchema":
+        errors.append(
+            Error(
+                "The API's schema and documentation pages need drf-spectacular's schema "
+                f"class; REST_FRAMEWORK['DEFAULT_SCHEMA_CLASS'] is {schema_class!r}.",
+                hint="REST_FRAMEWORK = {'DEFAULT_SCHEMA_CLASS': "
+                "'drf_spectacular.openapi.AutoSchema'}",
+                id="support.E016",
+            )
+        )
     tasks = getattr(settings, "TASKS", None) or {}
     backend = tasks.get("default", {}).get(
         "BACKEND", "django_tasks.backends.immediate.ImmediateBackend"

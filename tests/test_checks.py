@@ -180,3 +180,10 @@ def test_a_task_backend_without_workers_is_refused(settings, tasks):
     errors = [e for e in run_checks() if e.id == "support.E015"]
     assert len(errors) == 1
     assert "django_tasks_db.DatabaseBackend" in errors[0].hint
+
+
+def test_a_schema_class_other_than_drf_spectaculars_is_refused(settings):
+    settings.REST_FRAMEWORK = {}
+    errors = [e for e in run_checks() if e.id == "support.E016"]
+    assert len(errors) == 1
+    assert "drf_spectacular.openapi.AutoSchema" in errors[0].hint
