@@ -5,6 +5,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+import support
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -156,7 +158,7 @@ SPECTACULAR_SETTINGS = {
         "File support tickets and list an account's tickets. Wire-compatible with "
         "CoCalc's `create_support_ticket` and `get_support_tickets`."
     ),
-    "VERSION": "1.0.0",
+    "VERSION": support.__version__,
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

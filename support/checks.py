@@ -243,3 +243,64 @@ def check_limits(app_configs, **kwargs) -> list[CheckMessage]:
             )
         )
     return messages
+
+
+# What the app cannot work without, and why: named in the error, so a project that installs
+# the app learns the line to add.
+REQUIRED_APPS = {
+    "django.contrib.contenttypes": "the admin's pages and the staff group's permissions",
+    "django.contrib.auth": "staff users, who write replies and notes",
+    "rest_framework": "the API",
+    "drf_spectacular": "the API's schema and documentation pages",
+    "django_tasks": "the worker that sends e-mail and forwards tickets",
+}
+# Task backends that would run e-mail and forwarding inside the request (an outage of the
+# mail server would then fail or slow the request) or never run them at all.
+UNFIT_TASK_BACKENDS = {
+    "django_tasks.backends.immediate.ImmediateBackend": "runs them inside the request",
+    "django_tasks.backends.dummy.DummyBackend": "never runs them",
+}
+
+
+@register()
+def check_installation(app_configs, **kwargs) -> list[Error]:
+    from django.apps import apps
+    from django.conf import settings
+
+    errors = [
+        Error(
+            f"The support app needs {app!r} in INSTALLED_APPS, for {needed_for}.",
+            hint=f"Add {app!r} to INSTALLED_APPS (see the README, 'Use it in your Django "
+            "project').",
+            id="support.E014",
+        )
+        for app, needed_for in REQUIRED_APPS.items()
+        if not apps.is_installed(app)
+    ]
+    schema_class = getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_SCHEMA_CLASS")
+    if schema_class != "drf_spectacular.openapi.AutoSchema":
+        errors.append(
+            Error(
+                "The API's schema and documentation pages need drf-spectacular's schema "
+                f"class; REST_FRAMEWORK['DEFAULT_SCHEMA_CLASS'] is {schema_class!r}.",
+                hint="REST_FRAMEWORK = {'DEFAULT_SCHEMA_CLASS': "
+                "'drf_spectacular.openapi.AutoSchema'}",
+                id="support.E016",
+            )
+        )
+    tasks = getattr(settings, "TASKS", None) or {}
+    backend = tasks.get("default", {}).get(
+        "BACKEND", "django_tasks.backends.immediate.ImmediateBackend"
+    )
+    if backend in UNFIT_TASK_BACKENDS:
+        errors.append(
+            Error(
+                f"TASKS['default'] is {backend}, which {UNFIT_TASK_BACKENDS[backend]}: "
+                "e-mail and forwarding must run in a worker, after the request.",
+                hint="Use a backend with workers, e.g. TASKS = {'default': {'BACKEND': "
+                "'django_tasks_db.DatabaseBackend'}} with 'django_tasks_db' in "
+                "INSTALLED_APPS and `manage.py db_worker` running.",
+                id="support.E015",
+            )
+        )
+    return errors

@@ -157,3 +157,33 @@ def test_redis_without_socket_timeouts_is_reported(settings):
         "default": {**redis, "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
     }
     assert "support.W021" not in {m.id for m in run_checks()}
+
+
+@pytest.mark.parametrize("app", ["rest_framework", "drf_spectacular", "django_tasks"])
+def test_a_required_app_missing_is_named(settings, app):
+    settings.INSTALLED_APPS = [a for a in settings.INSTALLED_APPS if a != app]
+    errors = [e for e in run_checks() if e.id == "support.E014"]
+    assert len(errors) == 1
+    assert repr(app) in errors[0].msg and "INSTALLED_APPS" in errors[0].hint
+
+
+@pytest.mark.parametrize(
+    "tasks",
+    [
+        {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}},
+        {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}},
+        {},  # django-tasks' default is the immediate backend
+    ],
+)
+def test_a_task_backend_without_workers_is_refused(settings, tasks):
+    settings.TASKS = tasks
+    errors = [e for e in run_checks() if e.id == "support.E015"]
+    assert len(errors) == 1
+    assert "django_tasks_db.DatabaseBackend" in errors[0].hint
+
+
+def test_a_schema_class_other_than_drf_spectaculars_is_refused(settings):
+    settings.REST_FRAMEWORK = {}
+    errors = [e for e in run_checks() if e.id == "support.E016"]
+    assert len(errors) == 1
+    assert "drf_spectacular.openapi.AutoSchema" in errors[0].hint

@@ -4,11 +4,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from .. import __version__
 from ..conf import get_setting
 from ..exceptions import DeliveryError
 from ..models import Delivery, Ticket
 
-USER_AGENT = "django-support-desk/1.0 (+forwarding)"
+USER_AGENT = f"django-support-desk/{__version__} (+forwarding)"
 
 
 @dataclass
