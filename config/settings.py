@@ -1,16 +1,39 @@
 """Settings of the deployable project, read from the environment (see .env.example)."""
 
+import os
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
 import support
+from support.conf import known_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
+
+
+def support_settings(env: environ.Env) -> dict:
+    """SUPPORT from the environment: every setting of the app and its built-in backends
+    whose SUPPORT_<NAME> is set, read as its declared type (an empty text is None, an empty
+    list []); settings that are not set are left out, so the app's defaults apply."""
+    readers = {bool: env.bool, int: env.int, float: env.float, dict: env.json}
+    values = {}
+    for setting in known_settings():
+        variable = f"SUPPORT_{setting.name}"
+        raw = os.environ.get(variable)  # .env is read into the environment above
+        if raw is None:
+            continue
+        if setting.kind is str:
+            values[setting.name] = raw or None
+        elif setting.kind is list:
+            values[setting.name] = [item.strip() for item in raw.split(",") if item.strip()]
+        else:
+            values[setting.name] = readers[setting.kind](variable)
+    return values
+
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
@@ -165,42 +188,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-SUPPORT = {
-    # No defaults: a link to a host nobody configured is a dead link. Unset, SITE_URL stops
-    # start-up (support.E001) and PUBLIC_URL too when DEBUG is off (support.E007); links in
-    # pages and API answers then follow the request's host. scripts/run sets both.
-    "SITE_URL": env("SUPPORT_SITE_URL", default=None) or None,
-    "PUBLIC_URL": env("SUPPORT_PUBLIC_URL", default=None) or None,
-    "REPLY_TO": env("SUPPORT_REPLY_TO", default=None),
-    "CONFIRM_TO_REQUESTER": env.bool("SUPPORT_CONFIRM_TO_REQUESTER", default=True),
-    "STAFF_EMAILS": env.list("SUPPORT_STAFF_EMAILS", default=[]),
-    "FORWARD_BACKEND": env("SUPPORT_FORWARD_BACKEND", default=None),
-    "ZENDESK_URL": env("SUPPORT_ZENDESK_URL", default=None),
-    "ZENDESK_EMAIL": env("SUPPORT_ZENDESK_EMAIL", default=None),
-    "ZENDESK_API_TOKEN": env("SUPPORT_ZENDESK_API_TOKEN", default=None),
-    "WEBHOOK_URL": env("SUPPORT_WEBHOOK_URL", default=None),
-    "WEBHOOK_SECRET": env("SUPPORT_WEBHOOK_SECRET", default=None),
-    "DELIVERY_MAX_ATTEMPTS": env.int("SUPPORT_DELIVERY_MAX_ATTEMPTS", default=10),
-    "DELIVERY_BACKOFF_SECONDS": env.float("SUPPORT_DELIVERY_BACKOFF_SECONDS", default=30),
-    "DELIVERY_MAX_BACKOFF_SECONDS": env.float("SUPPORT_DELIVERY_MAX_BACKOFF_SECONDS", default=3600),
-    "DELIVERY_CLAIM_SECONDS": env.float("SUPPORT_DELIVERY_CLAIM_SECONDS", default=300),
-    "API_RATE": env("SUPPORT_API_RATE", default="120/min") or None,
-    "API_KEY_CACHE_SECONDS": env.float("SUPPORT_API_KEY_CACHE_SECONDS", default=60),
-    "CLIENT_RATE": env("SUPPORT_CLIENT_RATE", default="120/min") or None,
-    "REPLY_RATE": env("SUPPORT_REPLY_RATE", default="10/h") or None,
-    "REPLY_CLIENT_RATE": env("SUPPORT_REPLY_CLIENT_RATE", default="60/h") or None,
-    "CACHE_NAMESPACE": env("SUPPORT_CACHE_NAMESPACE", default=None) or None,
-    "MAX_REQUEST_BYTES": env.int("SUPPORT_MAX_REQUEST_BYTES", default=1024 * 1024),
-    # The help form, and the sites that may show it in the widget's iframe.
-    "FRAME_ANCESTORS": env.list("SUPPORT_FRAME_ANCESTORS", default=[]),
-    "FORM_USER": env("SUPPORT_FORM_USER", default="support.requester.django_user") or None,
-    "FORM_TAGS": env.list("SUPPORT_FORM_TAGS", default=[]),
-    "IDENTITY_SECRET": env("SUPPORT_IDENTITY_SECRET", default=None) or None,
-    "FORM_RATE": env("SUPPORT_FORM_RATE", default="30/h") or None,
-    "FORM_MIN_SECONDS": env.float("SUPPORT_FORM_MIN_SECONDS", default=3),
-    "FORM_MAX_AGE_SECONDS": env.float("SUPPORT_FORM_MAX_AGE_SECONDS", default=6 * 3600),
-    "FORM_IP_HEADER": env("SUPPORT_FORM_IP_HEADER", default=None) or None,
-}
+# The app's settings (support/conf.py declares each, with its default and type): those
+# whose SUPPORT_<NAME> is set in the environment, read as their type; the rest keep the
+# app's defaults. SITE_URL has none, and PUBLIC_URL none that links anywhere: unset, start-up
+# stops (support.E001, and E007 when DEBUG is off); scripts/run sets both.
+SUPPORT = support_settings(env)
 
 LOGGING = {
     "version": 1,

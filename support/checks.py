@@ -67,17 +67,15 @@ def check_deliveries(app_configs, **kwargs) -> list[Error]:
                 )
             )
         else:
-            for name in getattr(backend_class, "required_settings", ()):
-                try:
-                    get_setting(name)
-                except ImproperlyConfigured as err:
-                    errors.append(
-                        Error(
-                            f"{path} needs SUPPORT[{name!r}]: {err}",
-                            hint="See the backend's module documentation.",
-                            id="support.E006",
-                        )
-                    )
+            missing = getattr(backend_class, "missing_settings", list)()
+            errors += [
+                Error(
+                    f"{path} needs SUPPORT[{name!r}] (SUPPORT_{name} in the environment).",
+                    hint="See the backend's module documentation.",
+                    id="support.E006",
+                )
+                for name in missing
+            ]
     errors += _public_url_errors()
     return errors
 

@@ -1,109 +1,240 @@
-"""The app's settings: one dict, `SUPPORT`, read at call time with its defaults here.
+"""The app's settings: one dict, `SUPPORT`, read at call time through `get_setting()`.
+
+Every setting is declared once, here (`SETTINGS`: name, default, type, what it does), or,
+for a forwarding backend, in the backend's own class (`declared_settings`), so that a
+backend from another package brings its own. The README's table of settings, the
+`SUPPORT_*` part of `.env.example` and the project's reading of the environment are all
+made from these declarations (`manage.py support_settings`); tests keep them equal.
 
     SUPPORT = {
-        "SITE_URL": "https://cocalc.com",        # required: expands `location` and `course`
-        "PUBLIC_URL": "https://support.example", # this desk's address, for links in e-mail
-                                                 # and the Message-ID domain; None: links
-                                                 # follow the request's host, and e-mail
-                                                 # cannot be sent (support.E007)
-        "API_RATE": "120/min",                   # per API key; None or "" turns it off
-        "API_KEY_CACHE_SECONDS": 60,             # a key revoked by any means (even in SQL)
-                                                 # stops working within this; 0: no cache
-        "CLIENT_RATE": "120/min",                # requests per client (address, or signed
-                                                 # identity's account) to the requester's
-                                                 # pages and to the API without a valid key
-        "REPLY_RATE": "10/h",                    # requester replies per ticket
-        "REPLY_CLIENT_RATE": "60/h",             # requester replies per client
-        "CACHE_NAMESPACE": None,                 # prefix of the app's cache keys; None: one
-                                                 # made from the default database's address
-        "MAX_REQUEST_BYTES": 1048576,            # larger request bodies (API, help form,
-                                                 # replies; chunked too) get a 413
-        "FROM_EMAIL": None,                      # None: DEFAULT_FROM_EMAIL
-        "REPLY_TO": None,                        # where requesters' replies go
-        "CONFIRM_TO_REQUESTER": True,            # mail the requester a link to the ticket
-        "STAFF_EMAILS": [],                      # told of every new ticket
-        "FORWARD_BACKEND": None,                 # e.g. "support.backends.zendesk.ForwardBackend"
-        "DELIVERY_MAX_ATTEMPTS": 10,             # then the delivery is marked failed
-        "DELIVERY_BACKOFF_SECONDS": 30,          # first retry; doubles each time
-        "DELIVERY_MAX_BACKOFF_SECONDS": 3600,
-        "DELIVERY_CLAIM_SECONDS": 300,           # a worker that died holding a delivery
-                                                 # lets it go after this long
-        # The help form (/support/new/, and /support/embed/ inside the widget's iframe).
-        "FRAME_ANCESTORS": [],                   # origins that may frame the form, e.g.
-                                                 # ["https://cocalc.com"]; 'self' always may
-        "FORM_USER": "support.requester.django_user",  # function(request) -> dict with
-                                                 # email, name, account_id; or None for anonymous
-        "FORM_TAGS": [],                         # tags on every ticket the form files
-        "IDENTITY_SECRET": None,                 # shared with the platform, which signs who
-                                                 # is logged in for the widget (HS256 JWT);
-                                                 # None: the widget's form always asks
-        "FORM_RATE": "30/h",                     # tickets per client (address, or signed
-                                                 # identity's account); None turns it off
-        "FORM_MIN_SECONDS": 3,                   # a form sent sooner after it was shown is refused
-        "FORM_MAX_AGE_SECONDS": 6 * 3600,        # a form shown longer ago must be sent again
-        "FORM_IP_HEADER": None,                  # None: REMOTE_ADDR; behind a proxy e.g.
-                                                 # "HTTP_X_FORWARDED_FOR" (its last address);
-                                                 # for every per-client limit
+        "SITE_URL": "https://cocalc.com",     # the only setting without a default
+        "PUBLIC_URL": "https://support.example.com",
+        ...
     }
-
-Each forwarding backend reads its own keys too (ZENDESK_URL, WEBHOOK_SECRET...): see
-support/backends/.
 """
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-REQUIRED = object()
-
-DEFAULTS: dict[str, Any] = {
-    "SITE_URL": REQUIRED,
-    "PUBLIC_URL": None,
-    "API_RATE": "120/min",
-    "API_KEY_CACHE_SECONDS": 60,
-    "CLIENT_RATE": "120/min",
-    "REPLY_RATE": "10/h",
-    "REPLY_CLIENT_RATE": "60/h",
-    "CACHE_NAMESPACE": None,
-    "MAX_REQUEST_BYTES": 1024 * 1024,
-    "FROM_EMAIL": None,
-    "REPLY_TO": None,
-    "CONFIRM_TO_REQUESTER": True,
-    "STAFF_EMAILS": [],
-    "FORWARD_BACKEND": None,
-    "DELIVERY_MAX_ATTEMPTS": 10,
-    "DELIVERY_BACKOFF_SECONDS": 30,
-    "DELIVERY_MAX_BACKOFF_SECONDS": 3600,
-    "DELIVERY_CLAIM_SECONDS": 300,
-    "FRAME_ANCESTORS": [],
-    "FORM_USER": "support.requester.django_user",
-    "FORM_TAGS": [],
-    "IDENTITY_SECRET": None,
-    "FORM_RATE": "30/h",
-    "FORM_MIN_SECONDS": 3,
-    "FORM_MAX_AGE_SECONDS": 6 * 3600,
-    "FORM_IP_HEADER": None,
-    # Forwarding backends' own settings.
-    "ZENDESK_URL": REQUIRED,
-    "ZENDESK_EMAIL": REQUIRED,
-    "ZENDESK_API_TOKEN": REQUIRED,
-    "ZENDESK_INFO_FIELDS": {},
-    "WEBHOOK_URL": REQUIRED,
-    "WEBHOOK_SECRET": REQUIRED,
-    "HTTP_TIMEOUT_SECONDS": 10,
-}
+REQUIRED = object()  # the default of a setting that has none: it must be set
 
 
-def get_setting(name: str) -> Any:
-    """Return `SUPPORT[name]`, or its default; raise ImproperlyConfigured if it is required."""
-    if name not in DEFAULTS:
-        raise KeyError(f"Unknown support setting {name!r}")
-    value = getattr(settings, "SUPPORT", {}).get(name, DEFAULTS[name])
-    if value is REQUIRED or (value in (None, "") and DEFAULTS[name] is REQUIRED):
+@dataclass(frozen=True)
+class Setting:
+    """One setting: `SUPPORT[name]`, or `SUPPORT_<name>` in the project's environment.
+
+    `kind` is how the environment spells it (str, int, float, bool, list, dict: a list is
+    comma-separated, a dict is JSON; an empty str means None); `help` says what it does,
+    for the docs; `example` is shown where the default is not a useful example.
+    """
+
+    name: str
+    default: Any
+    kind: type
+    help: str
+    example: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "SITE_URL",
+        REQUIRED,
+        str,
+        "The platform whose users file tickets: `location` and `course` become links on it.",
+        "https://cocalc.com",
+    ),
+    Setting(
+        "PUBLIC_URL",
+        None,
+        str,
+        "This desk's address as people reach it: links in e-mail and forwarded "
+        "tickets, and the domain of Message-IDs. Unset, links in pages and API answers "
+        "follow the request's host, and no e-mail can be sent (support.E007).",
+        "https://support.example.com",
+    ),
+    Setting(
+        "API_RATE",
+        "120/min",
+        str,
+        "Requests per API key (a rate such as 120/min); empty turns it off.",
+    ),
+    Setting(
+        "API_KEY_CACHE_SECONDS",
+        60,
+        float,
+        "A key revoked by any means, even in SQL, stops working within this many "
+        "seconds; 0 caches no key.",
+    ),
+    Setting(
+        "CLIENT_RATE",
+        "120/min",
+        str,
+        "Requests per client (its address, or a signed identity's account) to the "
+        "requester's pages and to the API without a valid key; empty turns it off.",
+    ),
+    Setting("REPLY_RATE", "10/h", str, "Requester replies per ticket; empty: no limit."),
+    Setting("REPLY_CLIENT_RATE", "60/h", str, "Requester replies per client; empty: no limit."),
+    Setting(
+        "CACHE_NAMESPACE",
+        None,
+        str,
+        "Prefix of the app's cache keys; unset: one made from the database's address, "
+        "so that two desks on one Redis never share a key.",
+    ),
+    Setting(
+        "MAX_REQUEST_BYTES",
+        1024 * 1024,
+        int,
+        "Request bodies (API, help form, replies, chunked ones too) larger than this "
+        "many bytes get a 413.",
+    ),
+    Setting(
+        "FROM_EMAIL",
+        None,
+        str,
+        "The sender of the desk's e-mail; unset: DEFAULT_FROM_EMAIL.",
+        "support@example.com",
+    ),
+    Setting(
+        "REPLY_TO",
+        None,
+        str,
+        "Where requesters' replies to the desk's e-mail go.",
+        "support@example.com",
+    ),
+    Setting(
+        "CONFIRM_TO_REQUESTER", True, bool, "E-mail the requester a link to each new ticket's page."
+    ),
+    Setting(
+        "STAFF_EMAILS",
+        [],
+        list,
+        "Addresses told of every new ticket and every requester's reply.",
+        "help@example.com,oncall@example.com",
+    ),
+    Setting(
+        "FORWARD_BACKEND",
+        None,
+        str,
+        "Copy every ticket to a helpdesk: the dotted path of a ForwardBackend class "
+        "(support/backends/); unset forwards nothing.",
+        "support.backends.zendesk.ForwardBackend",
+    ),
+    Setting(
+        "DELIVERY_MAX_ATTEMPTS",
+        10,
+        int,
+        "Attempts at an e-mail or forward before it is marked failed for staff.",
+    ),
+    Setting(
+        "DELIVERY_BACKOFF_SECONDS",
+        30,
+        float,
+        "Wait before the first retry of a delivery; it doubles with each attempt.",
+    ),
+    Setting("DELIVERY_MAX_BACKOFF_SECONDS", 3600, float, "The longest wait between retries."),
+    Setting(
+        "DELIVERY_CLAIM_SECONDS",
+        300,
+        float,
+        "A worker that died while sending lets its deliveries go after this long.",
+    ),
+    Setting(
+        "FRAME_ANCESTORS",
+        [],
+        list,
+        "Origins (scheme, host, port) that may show the help form in the widget's iframe.",
+        "https://cocalc.com,https://www.cocalc.com",
+    ),
+    Setting(
+        "FORM_USER",
+        "support.requester.django_user",
+        str,
+        "A function(request) -> {email, name, account_id} naming the logged-in "
+        "requester; empty asks everyone.",
+    ),
+    Setting("FORM_TAGS", [], list, "Tags on every ticket the help form files.", "web-form"),
+    Setting(
+        "IDENTITY_SECRET",
+        None,
+        str,
+        "A secret (32 bytes or more) shared with the platform, which signs who is "
+        "logged in there (an HS256 JWT) so that the widget's form does not ask them.",
+    ),
+    Setting(
+        "FORM_RATE",
+        "30/h",
+        str,
+        "Tickets filed through the form per client (address, or signed-in account); "
+        "empty turns it off. 30 an hour lets a class behind one school address each "
+        "file one.",
+    ),
+    Setting(
+        "FORM_MIN_SECONDS",
+        3,
+        float,
+        "A form sent sooner than this after it was shown is refused (bots are fast).",
+    ),
+    Setting(
+        "FORM_MAX_AGE_SECONDS",
+        6 * 3600,
+        float,
+        "A form shown longer ago than this must be sent again.",
+    ),
+    Setting(
+        "FORM_IP_HEADER",
+        None,
+        str,
+        "Behind a reverse proxy: the request header holding the client's address (its "
+        "last entry counts), for every per-client limit; unset: the connection's "
+        "address.",
+        "HTTP_X_FORWARDED_FOR",
+    ),
+)
+DEFAULTS: dict[str, Any] = {setting.name: setting.default for setting in SETTINGS}
+_MISSING = object()
+
+
+def get_setting(name: str, default: Any = _MISSING) -> Any:
+    """Return `SUPPORT[name]`, else its default: the app's (`SETTINGS`), or `default` for a
+    setting the app does not declare (a forwarding backend's, see
+    support.backends.base.BaseForwardBackend.setting).
+
+    Raises ImproperlyConfigured naming the setting when it has no default and is not set
+    (or is set empty), KeyError for a name nobody declared.
+    """
+    if name in DEFAULTS:
+        default = DEFAULTS[name]
+    elif default is _MISSING:
+        raise KeyError(f"{name!r} is not a setting of the app: pass its default.")
+    value = getattr(settings, "SUPPORT", {}).get(name, default)
+    if value is REQUIRED or (value in (None, "") and default is REQUIRED):
         raise ImproperlyConfigured(f"Set SUPPORT[{name!r}] in your Django settings.")
     return value
+
+
+def known_settings() -> Iterable[Setting]:
+    """The app's settings, then those of its built-in forwarding backends."""
+    from .backends import webhook, zendesk
+
+    seen = set()
+    for setting in (
+        *SETTINGS,
+        *zendesk.ForwardBackend.declared_settings,
+        *webhook.ForwardBackend.declared_settings,
+    ):
+        if setting.name not in seen:
+            seen.add(setting.name)
+            yield setting
 
 
 def site_url() -> str:

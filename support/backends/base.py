@@ -1,13 +1,18 @@
+from __future__ import annotations
+
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from django.core.exceptions import ImproperlyConfigured
 
 from .. import __version__
-from ..conf import get_setting
+from ..conf import Setting, get_setting
 from ..exceptions import DeliveryError
-from ..models import Delivery, Ticket
+
+if TYPE_CHECKING:  # the project's settings import backends to read their settings
+    from ..models import Delivery, Ticket
 
 USER_AGENT = f"django-support-desk/{__version__} (+forwarding)"
 
@@ -27,14 +32,36 @@ class BaseForwardBackend:
     (a `requests.Session` with our User-Agent) with an explicit timeout.
     """
 
-    #: SUPPORT settings the backend cannot work without (checked at start-up).
-    required_settings: tuple[str, ...] = ()
+    #: The SUPPORT settings the backend reads, with their defaults: a subclass adds its
+    #: own to these. The project's settings read them from the environment like the app's
+    #: (SUPPORT_<NAME>), and `manage.py check` names those without a default that are unset.
+    declared_settings: tuple[Setting, ...] = (
+        Setting("HTTP_TIMEOUT_SECONDS", 10, float,
+                "Seconds a forwarding backend waits for the helpdesk to connect and answer."),
+    )  # fmt: skip
 
     def __init__(self) -> None:
-        self.settings = {name: get_setting(name) for name in self.required_settings}
-        self.timeout = get_setting("HTTP_TIMEOUT_SECONDS")
+        self.timeout = self.setting("HTTP_TIMEOUT_SECONDS")
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+
+    @classmethod
+    def setting(cls, name: str) -> Any:
+        """`SUPPORT[name]`, or its declared default. Raises ImproperlyConfigured for a
+        setting without a default that is not set, KeyError for one not declared."""
+        declared = {setting.name: setting for setting in cls.declared_settings}
+        return get_setting(name, declared[name].default)
+
+    @classmethod
+    def missing_settings(cls) -> list[str]:
+        """The names of the settings without a default that are not set (for the checks)."""
+        missing = []
+        for setting in cls.declared_settings:
+            try:
+                cls.setting(setting.name)
+            except ImproperlyConfigured:
+                missing.append(setting.name)
+        return missing
 
     def forward(self, ticket: Ticket, delivery: Delivery) -> ForwardResult:
         """Copy `ticket` to the other system. Raises DeliveryError when it did not get there."""

@@ -20,16 +20,21 @@ more than a few minutes old (replays). Any 2xx answer counts as received; a 4xx 
 408, 409 and 429 is not retried.
 """
 
+from __future__ import annotations
+
 import hashlib
 import hmac
 import json
 import time
+from typing import TYPE_CHECKING
 
 import requests
 
-from ..conf import public_url
-from ..models import Delivery, Ticket
+from ..conf import REQUIRED, Setting, public_url
 from .base import BaseForwardBackend, ForwardResult
+
+if TYPE_CHECKING:
+    from ..models import Delivery, Ticket
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -39,7 +44,13 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class ForwardBackend(BaseForwardBackend):
-    required_settings = ("WEBHOOK_URL", "WEBHOOK_SECRET")
+    declared_settings = (
+        *BaseForwardBackend.declared_settings,
+        Setting("WEBHOOK_URL", REQUIRED, str, "Where the webhook backend POSTs each ticket.",
+                "https://example.com/hooks/support"),
+        Setting("WEBHOOK_SECRET", REQUIRED, str,
+                "The secret the webhook backend signs its requests with (HMAC-SHA256)."),
+    )  # fmt: skip
 
     def build_payload(self, ticket: Ticket, delivery: Delivery) -> bytes:
         document = {
@@ -66,13 +77,13 @@ class ForwardBackend(BaseForwardBackend):
         timestamp = str(int(time.time()))
         return self.request(
             "POST",
-            self.settings["WEBHOOK_URL"],
+            self.setting("WEBHOOK_URL"),
             data=payload,
             headers={
                 "Content-Type": "application/json",
                 "X-Support-Timestamp": timestamp,
                 "X-Support-Signature": signature(
-                    self.settings["WEBHOOK_SECRET"], timestamp, payload
+                    self.setting("WEBHOOK_SECRET"), timestamp, payload
                 ),
                 "X-Support-Delivery": str(delivery.pk),
             },

@@ -14,27 +14,42 @@ custom field takes is added as a private note. Creation is idempotent: a retry s
 same `Idempotency-Key`, so Zendesk answers with the ticket it already made.
 """
 
+from __future__ import annotations
+
 import json
+from typing import TYPE_CHECKING
 
 import requests
 
-from ..conf import get_setting
+from ..conf import REQUIRED, Setting
 from ..exceptions import DeliveryError
-from ..models import Delivery, Ticket
 from .base import BaseForwardBackend, ForwardResult
+
+if TYPE_CHECKING:
+    from ..models import Delivery, Ticket
 
 
 class ForwardBackend(BaseForwardBackend):
-    required_settings = ("ZENDESK_URL", "ZENDESK_EMAIL", "ZENDESK_API_TOKEN")
+    declared_settings = (
+        *BaseForwardBackend.declared_settings,
+        Setting("ZENDESK_URL", REQUIRED, str, "Your Zendesk's address (Zendesk backend).",
+                "https://example.zendesk.com"),
+        Setting("ZENDESK_EMAIL", REQUIRED, str,
+                "The agent whose API token the Zendesk backend uses.", "agent@example.com"),
+        Setting("ZENDESK_API_TOKEN", REQUIRED, str, "That agent's Zendesk API token."),
+        Setting("ZENDESK_INFO_FIELDS", {}, dict,
+                "Which `info` keys go to which Zendesk custom field ids (JSON); the rest "
+                "become a private note.", '{"user_agent": 360001234567}'),
+    )  # fmt: skip
 
     def __init__(self) -> None:
         super().__init__()
-        self.base_url = str(self.settings["ZENDESK_URL"]).rstrip("/")
+        self.base_url = str(self.setting("ZENDESK_URL")).rstrip("/")
         self.session.auth = (
-            f"{self.settings['ZENDESK_EMAIL']}/token",
-            self.settings["ZENDESK_API_TOKEN"],
+            f"{self.setting('ZENDESK_EMAIL')}/token",
+            self.setting("ZENDESK_API_TOKEN"),
         )
-        self.info_fields: dict[str, int] = get_setting("ZENDESK_INFO_FIELDS") or {}
+        self.info_fields: dict[str, int] = self.setting("ZENDESK_INFO_FIELDS") or {}
 
     def forward(self, ticket: Ticket, delivery: Delivery) -> ForwardResult:
         # On a retry after the note failed, the same Idempotency-Key makes Zendesk answer
