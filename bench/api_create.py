@@ -874,7 +874,7 @@ def count_queries(key: str, sample: int, clear_wake_flag: bool = False) -> list[
     for number, body in enumerate(make_bodies(secrets.randbits(32), "queries", 0, sample + 1)):
         if number == 1 and clear_wake_flag:
             from support import cache
-            from support.deliveries import wake_key
+            from support.tasks import wake_key
 
             cache.delete(wake_key())  # the first counted create wakes the worker
         with CaptureQueriesContext(connection) as captured:
