@@ -2,6 +2,9 @@
 only collect input: rules live in the domain (support.normalise), whose errors the views
 put back on the fields."""
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -32,7 +35,29 @@ class HiddenField(forms.CharField):
         return "" if is_blank(text) else text[: self.cut]
 
 
-class ReplyForm(forms.Form):
+class DomainErrorsMixin:
+    """For a form whose input the domain (support.normalise) judges."""
+
+    def add_domain_errors(self, error: TicketInvalid, *, shown: Iterable[str] = ()) -> None:
+        """Put the domain's messages on the fields they name, if the person sees them
+        (`shown`, else every field of the form), and the rest on the form as a whole."""
+        shown = set(shown or self.fields)
+        for field, messages in error.errors.items():
+            for message in messages:
+                self.add_error(field if field in shown else None, message)
+
+
+@contextmanager
+def as_field_errors(name: str) -> Iterator[None]:
+    """Turn a TicketInvalid raised inside into a ValidationError of the field `name`, for
+    a field's `to_python` or a form's `clean_<name>` that hands its value to the domain."""
+    try:
+        yield
+    except TicketInvalid as err:
+        raise forms.ValidationError(err.errors.get(name) or [str(err)]) from None
+
+
+class ReplyForm(DomainErrorsMixin, forms.Form):
     """The requester's answer on their ticket page."""
 
     body = forms.CharField(
@@ -43,14 +68,8 @@ class ReplyForm(forms.Form):
         error_messages={"required": _("Write a message.")},
     )
 
-    def add_domain_errors(self, error: TicketInvalid) -> None:
-        """Show the domain's messages on the fields they concern."""
-        for field, messages in error.errors.items():
-            for message in messages:
-                self.add_error(field if field in self.fields else None, message)
 
-
-class TicketForm(forms.Form):
+class TicketForm(DomainErrorsMixin, forms.Form):
     """E-mail, name, subject and message, plus the hidden context and the spam guards.
 
     With `identity` (the logged-in requester) the e-mail and name are not asked.

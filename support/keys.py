@@ -94,6 +94,10 @@ def authenticate(raw: str) -> ApiKey | None:
 
 
 def revoke(key: ApiKey) -> None:
-    """Revoke `key`: from now on it authenticates nothing."""
-    key.revoke()
+    """Revoke `key`: from now on it authenticates nothing, here and in every process that
+    shares the cache (a key revoked in SQL instead stops within API_KEY_CACHE_SECONDS).
+    The one way the app revokes a key: the admin, its action and the command call it."""
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=key.revoked_at)
     cache.delete(cache.key("api-key", key.hashed_key))

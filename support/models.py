@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .normalise import MAX_EMAIL, MAX_LOCATION, MAX_NAME, MAX_SUBJECT
+
 
 class ApiKey(models.Model):
     """A key a script uses to call the API. Only a hash of the secret is stored."""
@@ -59,11 +61,6 @@ class ApiKey(models.Model):
         """Whether this key may file or read tickets of `account_id`."""
         return self.is_service or (account_id is not None and account_id == self.account_id)
 
-    def revoke(self) -> None:
-        if self.revoked_at is None:
-            self.revoked_at = timezone.now()
-            self.save(update_fields=["revoked_at"])
-
 
 # Staff's queue order: what needs work first.
 QUEUE_ORDER = ("new", "open", "pending", "solved", "closed")
@@ -112,9 +109,9 @@ class Ticket(models.Model):
         editable=False,
         help_text=_("The secret part of the requester's link to this ticket."),
     )
-    requester_name = models.CharField(_("requester name"), max_length=255)
-    requester_email = models.EmailField(_("requester e-mail"), max_length=254)
-    subject = models.CharField(_("subject"), max_length=255)
+    requester_name = models.CharField(_("requester name"), max_length=MAX_NAME)
+    requester_email = models.EmailField(_("requester e-mail"), max_length=MAX_EMAIL)
+    subject = models.CharField(_("subject"), max_length=MAX_SUBJECT)
     body = models.TextField(_("body"), help_text=_("As sent: Markdown or HTML."))
     description = models.TextField(
         _("description"), help_text=_("The body with the location and course links appended.")
@@ -122,7 +119,7 @@ class Ticket(models.Model):
     tags = models.JSONField(_("tags"), default=list, blank=True)
     account_id = models.UUIDField(_("account id"), null=True, blank=True)
     location = models.CharField(
-        _("location"), max_length=2048, blank=True, help_text=_("Path on the site.")
+        _("location"), max_length=MAX_LOCATION, blank=True, help_text=_("Path on the site.")
     )
     info = models.JSONField(_("info"), default=dict, blank=True)
     status = models.CharField(
@@ -239,7 +236,7 @@ class Message(models.Model):
         help_text=_("The staff member who wrote it; empty for the requester."),
     )
     author_name = models.CharField(
-        _("author name"), max_length=255, help_text=_("As shown, kept if the user is deleted.")
+        _("author name"), max_length=MAX_NAME, help_text=_("As shown, kept if the user is deleted.")
     )
     body = models.TextField(_("body"), help_text=_("Markdown or HTML."))
     created_at = models.DateTimeField(_("created"), default=timezone.now)

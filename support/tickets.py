@@ -83,6 +83,11 @@ def file_ticket(request: TicketRequest, *, channel: str, api_key: ApiKey | None 
     return Filed(ticket, created=True)
 
 
+# How many tickets a page of `list_tickets` holds: by default, and at most.
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
 def list_tickets(
     *, account_id: uuid.UUID, limit: int, starting_after: uuid.UUID | None = None
 ) -> tuple[list[Ticket], bool]:

@@ -6,7 +6,7 @@ leave it out (a health check).
 
 from django.urls import path
 
-from . import form_views, views
+from . import views
 from .throttling import throttle_patterns
 
 app_name = "support"
@@ -15,14 +15,14 @@ urlpatterns = throttle_patterns(
     [
         path("tickets/<uuid:pk>/<str:key>/", views.ticket_detail, name="ticket"),
         path("tickets/<uuid:pk>/<str:key>/solved/", views.ticket_solved, name="ticket-solved"),
-        path("new/", form_views.new_ticket, name="new"),
-        path("new/sent/<uuid:pk>/<str:key>/", form_views.ticket_filed, name="filed"),
+        path("new/", views.new_ticket, name="new"),
+        path("new/sent/<uuid:pk>/<str:key>/", views.ticket_filed, name="filed"),
         # The same for the widget's iframe: no site chrome, frameable by FRAME_ANCESTORS.
-        path("embed/", form_views.embedded_ticket, name="embedded_new"),
-        path("embed/open/", form_views.embedded_ticket_open, name="embedded_open"),
+        path("embed/", views.embedded_ticket, name="embedded_new"),
+        path("embed/open/", views.embedded_ticket_open, name="embedded_open"),
         path(
             "embed/sent/<uuid:pk>/<str:key>/",
-            form_views.embedded_ticket_filed,
+            views.embedded_ticket_filed,
             name="embedded_filed",
         ),
     ]

@@ -4,7 +4,7 @@ from django import forms
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from ..exceptions import TicketInvalid
+from ..forms import as_field_errors
 from ..models import ApiKey, Ticket
 from ..normalise import clean_tags, message_body
 from ..text import is_blank
@@ -20,11 +20,9 @@ class TagsField(forms.CharField):
 
     def to_python(self, value):
         text = super().to_python(value)
-        try:
+        with as_field_errors("tags"):
             # Nothing between two commas (or only what shows as nothing) is no tag.
             return clean_tags([tag for tag in text.split(",") if not is_blank(tag)])
-        except TicketInvalid as err:
-            raise forms.ValidationError(err.errors["tags"]) from None
 
 
 class TicketForm(forms.ModelForm):
@@ -79,10 +77,8 @@ class TicketForm(forms.ModelForm):
         body = self.cleaned_data["body"]
         if is_blank(body) and self.SEND not in self.data:
             return ""  # Save without a message: status and tags only
-        try:
+        with as_field_errors("body"):
             return message_body(body)
-        except TicketInvalid as err:
-            raise forms.ValidationError(err.errors["body"]) from None
 
 
 class ApiKeyAddForm(forms.ModelForm):

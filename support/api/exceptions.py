@@ -60,7 +60,7 @@ class UnknownCall(exceptions.NotFound):
     default_detail = _("There is no such API call.")
 
 
-MAX_ECHOED_ID = 128
+MAX_ECHOED_ID = 128  # longer query ids are refused (serializers), never echoed
 
 
 def exception_handler(exc: Exception, context: dict) -> Response:

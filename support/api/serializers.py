@@ -9,7 +9,10 @@ from rest_framework import serializers
 
 from ..conf import public_url
 from ..models import Ticket
+from ..normalise import MAX_EMAIL, MAX_LOCATION, MAX_NAME, MAX_SUBJECT, MAX_TAG, MAX_TAGS
 from ..storable import storage_problem
+from ..tickets import MAX_PAGE_SIZE, PAGE_SIZE
+from .exceptions import MAX_ECHOED_ID
 
 
 def wire_fields(data, allowed, json_only=()) -> dict:
@@ -72,24 +75,24 @@ class CreateTicketSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         allow_blank=True,
-        max_length=255,
+        max_length=MAX_NAME,
         help_text="Name on the ticket; blank means the e-mail address.",
     )
-    email_address = serializers.EmailField(max_length=254)
-    subject = NonBlankCharField(max_length=255, help_text="One line.")
+    email_address = serializers.EmailField(max_length=MAX_EMAIL)
+    subject = NonBlankCharField(max_length=MAX_SUBJECT, help_text="One line.")
     body = NonBlankCharField(trim_whitespace=False, help_text="Markdown or HTML.")
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=64, allow_blank=True),
+        child=serializers.CharField(max_length=MAX_TAG, allow_blank=True),
         required=False,
         allow_null=True,
-        max_length=50,
+        max_length=MAX_TAGS,
     )
     account_id = serializers.UUIDField(required=False, allow_null=True)
     location = serializers.CharField(
         required=False,
         allow_null=True,
         allow_blank=True,
-        max_length=2048,
+        max_length=MAX_LOCATION,
         help_text="A path on the site, e.g. /projects/<uuid>/files/notebook.ipynb.",
     )
     info = serializers.DictField(
@@ -107,13 +110,15 @@ class CreateTicketFormSerializer(CreateTicketSerializer):
 
 class ListTicketsSerializer(StrictSerializer):
     id = QueryIdField(
-        required=False, allow_null=True, allow_blank=True, max_length=128,
+        required=False, allow_null=True, allow_blank=True, max_length=MAX_ECHOED_ID,
         help_text="Query id, echoed back; when absent or blank the answer carries a new UUID.",
     )  # fmt: skip
     account_id = serializers.UUIDField(
         required=False, allow_null=True, help_text="Required with a service key."
     )
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=PAGE_SIZE
+    )
     starting_after = serializers.UUIDField(
         required=False, allow_null=True, help_text="The last ticket id of the previous page."
     )
