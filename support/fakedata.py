@@ -129,8 +129,7 @@ STATUS_WEIGHTS = {
     Ticket.Status.SOLVED: 35, Ticket.Status.CLOSED: 50,
 }  # fmt: skip
 TICKET_COLUMNS = [
-    "id", "access_key", "requester_name", "requester_email", "subject", "body",
-    "description", "tags", "account_id", "location", "info", "status", "channel",
+    "id", "access_key", "requester_name", "requester_email", "subject", "description", "tags", "account_id", "location", "info", "status", "channel",
     "fingerprint", "unplanned_deliveries", "external_id", "external_url", "created_at",
     "updated_at",
 ]  # fmt: skip
@@ -200,15 +199,17 @@ class Faker:
         created = self.now - age
         status = rng.choices(self.statuses, self.weights)[0]
         updated = created
-        messages = []
+        # The request is the conversation's first message.
+        messages = [{"ticket_id": clean.id, "kind": Message.Kind.REQUESTER, "author_name": name,
+                     "body": clean.body, "created_at": created}]  # fmt: skip
         if status != Ticket.Status.NEW and rng.random() < self.message_share:
-            messages = self._conversation(clean, created, words)
+            messages += self._conversation(clean, created, words)
             updated = messages[-1]["created_at"]
         elif status != Ticket.Status.NEW:
             updated = self._past(created + timedelta(minutes=rng.randrange(1, 20000)))
         row = {
             "id": clean.id, "access_key": secrets.token_urlsafe(18), "requester_name": name,
-            "requester_email": email, "subject": clean.subject, "body": clean.body,
+            "requester_email": email, "subject": clean.subject,
             "description": clean.description(), "tags": clean.tags, "account_id": account_id,
             "location": location, "info": info, "status": status,
             "channel": Ticket.Channel.API if rng.random() < 0.7 else Ticket.Channel.FORM,

@@ -70,10 +70,11 @@ def description(body: str, location: str, info: dict[str, Any] | None) -> str:
 
 
 def description_html(ticket) -> SafeString:
-    """The ticket's description as HTML: its body rendered on its own (support.rendering),
-    then the desk's links from the template support/includes/desk_links.html."""
+    """The ticket's description as HTML: the request (its first message) rendered on its
+    own (support.rendering), then the desk's links from support/includes/desk_links.html."""
     links = render_to_string(
         "support/includes/desk_links.html",
         {"links": desk_links(ticket.location, ticket.info)},
     )
-    return mark_safe(render_text(ticket.body) + links)
+    request = ticket.first_message
+    return mark_safe(render_text(request.body if request else "") + links)

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from .normalise import MAX_EMAIL, MAX_LOCATION, MAX_NAME, MAX_SUBJECT
@@ -112,9 +113,12 @@ class Ticket(models.Model):
     requester_name = models.CharField(_("requester name"), max_length=MAX_NAME)
     requester_email = models.EmailField(_("requester e-mail"), max_length=MAX_EMAIL)
     subject = models.CharField(_("subject"), max_length=MAX_SUBJECT)
-    body = models.TextField(_("body"), help_text=_("As sent: Markdown or HTML."))
     description = models.TextField(
-        _("description"), help_text=_("The body with the location and course links appended.")
+        _("description"),
+        help_text=_(
+            "The request's text with the location and course links appended, as the API "
+            "lists it and helpdesks receive it; the text itself is the first message."
+        ),
     )
     tags = models.JSONField(_("tags"), default=list, blank=True)
     account_id = models.UUIDField(_("account id"), null=True, blank=True)
@@ -203,6 +207,11 @@ class Ticket(models.Model):
     def requester_status(self) -> str:
         return self.REQUESTER_STATUS[self.status]
 
+    @cached_property
+    def first_message(self) -> "Message | None":
+        """The request that opened the ticket: the first message of its conversation."""
+        return self.messages.order_by("created_at", "id").first()
+
     @property
     def is_closed(self) -> bool:
         return self.status == self.Status.CLOSED
@@ -215,7 +224,9 @@ class Ticket(models.Model):
 
 
 class Message(models.Model):
-    """One message of a ticket's conversation, after the request that opened it."""
+    """One message of a ticket's conversation. The first is the request that opened the
+    ticket (kind `requester`, written when the ticket was filed), so that its text, files
+    and mail sit where every other message's do."""
 
     class Kind(models.TextChoices):
         REQUESTER = "requester", _("From the requester")
@@ -238,7 +249,7 @@ class Message(models.Model):
     author_name = models.CharField(
         _("author name"), max_length=MAX_NAME, help_text=_("As shown, kept if the user is deleted.")
     )
-    body = models.TextField(_("body"), help_text=_("Markdown or HTML."))
+    body = models.TextField(_("body"), help_text=_("As written: Markdown or HTML."))
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:

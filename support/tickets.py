@@ -7,7 +7,6 @@ returns it. `list_tickets()` pages through an account's tickets, newest first.
 
 import secrets
 import uuid
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -17,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from . import deliveries
 from .exceptions import AccountNotAllowed, IdempotencyConflict, TicketInvalid
-from .models import ApiKey, Ticket
+from .models import ApiKey, Message, Ticket
 from .normalise import TicketRequest, normalise
 
 __all__ = ["Filed", "TicketRequest", "file_ticket", "list_tickets", "resolve_listed_account"]
@@ -45,7 +44,6 @@ def file_ticket(request: TicketRequest, *, channel: str, api_key: ApiKey | None 
         requester_name=clean.name,
         requester_email=clean.email,
         subject=clean.subject,
-        body=clean.body,
         description=clean.description(),
         tags=clean.tags,
         account_id=account_id,
@@ -58,12 +56,15 @@ def file_ticket(request: TicketRequest, *, channel: str, api_key: ApiKey | None 
         created_at=now,
         updated_at=now,
     )
-    # Inside a caller's transaction a savepoint keeps a taken id from breaking it; in
-    # autocommit the insert is a transaction of its own.
-    in_transaction = transaction.get_connection().in_atomic_block
+    # The ticket and its first message, the request, together or not at all (inside a
+    # caller's transaction a savepoint keeps a taken id from breaking it).
     try:
-        with transaction.atomic() if in_transaction else nullcontext():
+        with transaction.atomic():
             ticket.save(force_insert=True)
+            Message.objects.create(
+                ticket=ticket, kind=Message.Kind.REQUESTER, author_name=clean.name,
+                body=clean.body, created_at=now,
+            )  # fmt: skip
     except IntegrityError:
         # The id is taken: by this very request, retried (perhaps at the same moment,
         # in which case the unique index made us wait for the first one to commit),

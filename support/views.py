@@ -231,9 +231,10 @@ def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
             messages.success(request, _("Your reply was sent to support."), fail_silently=True)
             return redirect(ticket.requester_path() + "#latest")
         ticket.refresh_from_db()
+    # After the request (the first message, shown with the desk's links); notes are staff's.
     thread = [
         {"message": message, "html": render_text(message.body)}
-        for message in ticket.messages.exclude(kind=Message.Kind.NOTE)
+        for message in ticket.messages.exclude(kind=Message.Kind.NOTE)[1:]
     ]
     response = render(
         request,

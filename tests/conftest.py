@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, connection
+from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -182,6 +183,15 @@ def host_site():
     site = HostSite().start()
     yield site
     site.stop()
+
+
+def followups(ticket: Ticket | None = None):
+    """The messages that followed the requests that opened tickets (`ticket`'s only, if
+    given): replies, notes and the requester's answers, without the request itself."""
+    messages = Message.objects.exclude(
+        kind=Message.Kind.REQUESTER, created_at=F("ticket__created_at")
+    )
+    return messages.filter(ticket=ticket) if ticket is not None else messages
 
 
 def make_ticket(**fields) -> Ticket:

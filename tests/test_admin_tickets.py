@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from support.models import Message, Ticket
-from tests.conftest import ACCOUNT, OTHER_ACCOUNT, make_ticket, run_worker
+from tests.conftest import ACCOUNT, OTHER_ACCOUNT, followups, make_ticket, run_worker
 
 LIST = "/admin/support/ticket/"
 MAX_QUERIES = 10
@@ -249,7 +249,7 @@ def test_reply_is_mailed_to_the_requester_and_shown_on_their_page(staff_client):
     assert response.status_code == 302 and response.url == page_url(ticket)
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.PENDING
-    message = Message.objects.get()
+    message = followups().get()
     assert (message.kind, message.author.username) == ("reply", "agent")
     [entry] = LogEntry.objects.filter(object_id=str(ticket.pk))  # in the ticket's history
     assert entry.user.username == "agent" and "Reply to the requester" in str(entry)
@@ -283,7 +283,7 @@ def test_internal_note_stays_in_the_admin(staff_client):
 
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.OPEN  # a note changes nothing for the requester
-    assert Message.objects.get().kind == Message.Kind.NOTE
+    assert followups().get().kind == Message.Kind.NOTE
     assert mail.outbox == []
     assert "Old plan" not in Client().get(ticket.requester_path()).content.decode()
     assert "Old plan" in staff_client.get(page_url(ticket)).content.decode()
@@ -296,7 +296,7 @@ def test_blank_reply_is_refused_with_a_form_error(staff_client, db):
 
     assert response.status_code == 200
     assert "Write a message." in response.content.decode()
-    assert not Message.objects.exists()
+    assert not followups().exists()
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.OPEN
 
@@ -310,7 +310,7 @@ def test_save_sends_a_typed_reply_with_the_status_chosen(staff_client):
     assert response.status_code == 302 and response.url == LIST  # Save: back to the list
     ticket.refresh_from_db()
     assert (ticket.status, ticket.tags) == (Ticket.Status.SOLVED, ["x"])
-    reply = Message.objects.get()
+    reply = followups().get()
     assert (reply.kind, reply.body, reply.author.username) == ("reply", "Fixed it.", "agent")
     [entry] = LogEntry.objects.filter(object_id=str(ticket.pk))
     assert "Status" in entry.get_change_message() and "Reply to the requester" in str(entry)
@@ -326,7 +326,7 @@ def test_save_and_continue_adds_a_typed_note_and_stays(staff_client, db):
     response = send(staff_client, ticket, "_continue", kind="note", body="Call them Monday.")
 
     assert response.status_code == 302 and response.url == page_url(ticket)
-    note = Message.objects.get()
+    note = followups().get()
     assert (note.kind, note.body) == ("note", "Call them Monday.")
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.OPEN  # a note leaves it as it is
@@ -346,7 +346,7 @@ def test_a_refused_reply_keeps_its_text_and_saves_nothing(staff_client, db, butt
     assert f">\n{too_long}</textarea>" in html  # shown again, to fix and send
     ticket.refresh_from_db()
     assert (ticket.status, ticket.tags) == (Ticket.Status.OPEN, ["member"])  # as they were
-    assert not Message.objects.exists()
+    assert not followups().exists()
 
 
 def test_the_page_has_one_form_one_status_menu_and_no_id_twice(staff_client, db):

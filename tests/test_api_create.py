@@ -44,7 +44,7 @@ def test_seed_example_files_a_ticket_and_answers_with_its_url(api):
     assert ticket.requester_email == "jane@example.com"
     assert ticket.requester_name == "jane@example.com"  # no username: the e-mail address
     assert ticket.subject == "package xyz"
-    assert ticket.body == "please install package xyz for use with Python3"
+    assert ticket.first_message.body == "please install package xyz for use with Python3"
     assert ticket.tags == ["member"]
     assert ticket.account_id == ACCOUNT
     assert ticket.status == Ticket.Status.NEW
@@ -88,7 +88,9 @@ def test_explicit_nulls_mean_absent(api):
 
     assert response.status_code == 200
     ticket = Ticket.objects.get()
-    assert ticket.tags == [] and ticket.info == {} and ticket.description == ticket.body
+    assert (
+        ticket.tags == [] and ticket.info == {} and ticket.description == ticket.first_message.body
+    )
 
 
 def test_username_is_the_name_on_the_ticket(api):
@@ -113,7 +115,7 @@ def test_body_is_stored_as_sent(api):
     body = "  <p>Hello</p>\n\n```\ncode\n```\n"
     post_json(api, ticket_payload(body=body))
 
-    assert Ticket.objects.get().body == body
+    assert Ticket.objects.get().first_message.body == body
 
 
 def test_tags_are_trimmed_lowercased_and_deduplicated(api):
@@ -324,7 +326,7 @@ def test_request_just_under_the_limit_is_read(api):
     response = api.post(URL, json.dumps(payload), content_type="application/json")
 
     assert response.status_code == 200
-    assert len(Ticket.objects.get().body) == 1024 * 1024 - 2000
+    assert len(Ticket.objects.get().first_message.body) == 1024 * 1024 - 2000
 
 
 def test_size_limit_is_a_setting(api, settings):

@@ -4,8 +4,8 @@ and filler characters) counts as empty in every text field of every entry point.
 import pytest
 from django.test import Client
 
-from support.models import Message, Ticket
-from tests.conftest import make_ticket, ticket_payload
+from support.models import Ticket
+from tests.conftest import followups, make_ticket, ticket_payload
 from tests.test_admin_tickets import _no_inlines, page_url
 from tests.test_form import open_form, send
 
@@ -73,7 +73,7 @@ def test_api_blank_location_means_no_location(api, blank):
     assert post_json(api, ticket_payload(location=blank, info=...)).status_code == 200
 
     ticket = Ticket.objects.get()
-    assert ticket.location == "" and ticket.description == ticket.body
+    assert ticket.location == "" and ticket.description == ticket.first_message.body
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,7 @@ def test_requester_reply_that_only_looks_filled_is_refused(blank):
 
     assert response.status_code == 200
     assert "Write a message." in response.content.decode()
-    assert not Message.objects.exists()
+    assert not followups().exists()
 
 
 @pytest.mark.parametrize("kind", ["reply", "note"])
@@ -140,7 +140,7 @@ def test_staff_reply_or_note_that_only_looks_filled_is_refused(staff_client, kin
 
     assert response.status_code == 200
     assert "Write a message." in response.content.decode()
-    assert not Message.objects.exists()
+    assert not followups().exists()
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.OPEN
 

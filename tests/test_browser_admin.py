@@ -1,8 +1,8 @@
 """The staff side in real Chromium: log in, find a ticket by its account, read it, answer;
 nothing a requester wrote ever runs as a script on staff's pages."""
 
-from support.models import Message, Ticket
-from tests.conftest import ACCOUNT, make_ticket
+from support.models import Ticket
+from tests.conftest import ACCOUNT, followups, make_ticket
 
 SCRIPTS = "Help <img src=x onerror=\"alert('img')\"> <script>alert('body')</script> **now**"
 
@@ -32,7 +32,7 @@ def test_staff_finds_reads_and_answers_a_ticket(page, desk, support_staff):
     assert "Restarted your project" in page.locator("#conversation").inner_text()
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.PENDING
-    assert Message.objects.get().author.username == "agent"
+    assert followups().get().author.username == "agent"
 
     page.goto(f"{desk}{ticket.requester_path()}")
     assert "Restarted your project: try again?" in page.content()
@@ -67,7 +67,7 @@ def test_a_reply_saved_with_the_status_menu_is_sent_with_that_status(page, desk,
     page.get_by_text("Reply sent to jane@example.com.").wait_for()
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.SOLVED
-    reply = Message.objects.get()
+    reply = followups().get()
     assert (reply.kind, reply.body) == ("reply", "Restarted your kernel; it runs again.")
     assert page.dialogs == []  # leaving by Save asked nothing
 
@@ -90,7 +90,7 @@ def test_leaving_with_unsent_text_asks_and_a_refused_reply_keeps_it(page, desk, 
     page.get_by_role("button", name="Send", exact=True).click()
     page.get_by_text("Keep the message under 100000 characters.").wait_for()
     assert page.get_by_label("Message").input_value() == too_long  # refused, not lost
-    assert not Message.objects.exists()
+    assert not followups().exists()
 
     page.get_by_label("Message").click()  # browsers ask only once someone touched the page
     page.locator(".breadcrumbs").get_by_role("link", name="Tickets").click()
@@ -100,7 +100,7 @@ def test_leaving_with_unsent_text_asks_and_a_refused_reply_keeps_it(page, desk, 
     page.get_by_label("Message").fill("Short and sent.")
     page.get_by_role("button", name="Send", exact=True).click()
     page.get_by_text("Reply sent to jane@example.com.").wait_for()
-    assert Message.objects.get().body == "Short and sent."
+    assert followups().get().body == "Short and sent."
     page.locator(".breadcrumbs").get_by_role("link", name="Tickets").click()
     page.wait_for_url(f"{desk}/admin/support/ticket/")
     assert len(page.dialogs) == 2  # nothing left unsent: no question

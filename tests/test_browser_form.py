@@ -23,7 +23,7 @@ def test_form_is_filed_with_the_keyboard_alone(page, desk):
     link = page.locator(".support-link a")
     assert link.get_attribute("href") == f"{desk}{ticket.requester_path()}"
     assert (ticket.requester_email, ticket.requester_name) == ("jane@example.com", "Jane Doe")
-    assert (ticket.subject, ticket.body) == ("Kernel died", "My kernel died.")
+    assert (ticket.subject, ticket.first_message.body) == ("Kernel died", "My kernel died.")
     # The page's script told support what the browser shows.
     assert ticket.info["browser"].startswith("Chrome ")
     assert ticket.info["os"] == "Linux"

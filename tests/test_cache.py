@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import Client
 
 from support.models import Delivery, Ticket
-from tests.conftest import ACCOUNT, run_worker, ticket_payload
+from tests.conftest import ACCOUNT, followups, run_worker, ticket_payload
 from tests.stack import Stack, free_port
 from tests.test_form import open_form, send
 
@@ -83,7 +83,7 @@ def test_form_and_ticket_page_work_with_the_cache_unreachable(unreachable_cache,
 
     assert page.status_code == 200
     assert reply.status_code == 302
-    assert ticket.messages.get().body == "More details."
+    assert followups(ticket).get().body == "More details."
     assert cache_errors(caplog)
 
 

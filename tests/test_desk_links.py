@@ -54,7 +54,7 @@ def test_open_body_cannot_swallow_the_links_on_the_page_or_in_mail(api, settings
     settings.SUPPORT = {**settings.SUPPORT, "STAFF_EMAILS": ["help@example.com"]}
     ticket, url = file(api, body)
 
-    assert ticket.body == body  # stored as sent
+    assert ticket.first_message.body == body  # stored as sent
     assert ticket.description == f"{body}\n\n{LOCATION}\n\nCourse: {COURSE}"  # API, helpdesks
     page = Client().get(url).content.decode()
     assert_links_stand_apart(page)

@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from support.models import Delivery, Message, Ticket
+from tests.conftest import followups
 
 
 def test_fills_tickets_over_accounts_with_conversations(db, capsys):
@@ -14,7 +15,7 @@ def test_fills_tickets_over_accounts_with_conversations(db, capsys):
     assert 0 < with_account.count() < 300  # some are anonymous
     assert with_account.values("account_id").distinct().count() <= 20
     assert set(Ticket.objects.values_list("status", flat=True)) == set(Ticket.Status.values)
-    assert Message.objects.exists()
+    assert followups().exists()
     assert set(Message.objects.values_list("kind", flat=True)) <= set(Message.Kind.values)
     ticket = Ticket.objects.exclude(info={}).first()
     assert {"browser", "os", "user_agent"} <= set(ticket.info)

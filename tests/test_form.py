@@ -79,7 +79,7 @@ def test_sending_files_a_ticket_and_shows_its_link():
     assert f"http://testserver{ticket.requester_path()}" in page
     assert "Keep this link" in page
     assert (ticket.requester_email, ticket.requester_name) == ("jane@example.com", "Jane Doe")
-    assert (ticket.subject, ticket.body) == ("Kernel died", "My **kernel** died.")
+    assert (ticket.subject, ticket.first_message.body) == ("Kernel died", "My **kernel** died.")
     assert ticket.channel == Ticket.Channel.FORM
     assert ticket.location == "/projects/abc/x.ipynb"
     assert ticket.info == {
@@ -407,4 +407,4 @@ def test_message_keeps_its_leading_spaces_and_blank_message_is_refused():
     assert "This field may not be blank." in blank.content.decode()
 
     send(client, open_form(client), body="    indented code\ntext")
-    assert Ticket.objects.get().body == "    indented code\ntext"
+    assert Ticket.objects.get().first_message.body == "    indented code\ntext"

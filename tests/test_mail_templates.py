@@ -60,7 +60,9 @@ def test_a_projects_own_subject_template_is_text_too(api, settings, tmp_path):
     (override / "confirmation_subject.txt").write_text(
         "Re {{ ticket.subject }} for {{ ticket.requester_name }}"
     )
-    (override / "confirmation.txt").write_text("{{ ticket.subject }}\n{{ ticket.body }}")
+    (override / "confirmation.txt").write_text(
+        "{{ ticket.subject }}\n{{ ticket.first_message.body }}"
+    )
     settings.TEMPLATES = [
         {**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}
     ]

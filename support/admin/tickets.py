@@ -56,7 +56,7 @@ class TicketChangeList(CheckedChangeList):
 
     def get_queryset(self, request, exclude_parameters=None):
         queryset = super().get_queryset(request, exclude_parameters)
-        return queryset.defer("body", "description", "info", "fingerprint")
+        return queryset.defer("description", "info", "fingerprint")
 
 
 @admin.register(Ticket)
@@ -209,14 +209,14 @@ class TicketAdmin(TicketExportMixin, CheckedQueryMixin, CappedPaginationMixin, a
     def _page_context(self, request, ticket: Ticket) -> dict:
         info = dict(ticket.info or {})
         return {
-            # The body alone: the location and course are links in the details below.
-            "description_html": render_text(ticket.body),
+            # The request alone: the location and course are links in the details below.
+            "description_html": render_text(ticket.first_message.body),
             "location_url": links.location_url(ticket.location),
             "course_url": links.course_url(info),
             "info_rows": sorted(info.items()),
             "account_html": account_link(ticket.account_id),
-            "conversation": [
-                (message, render_text(message.body)) for message in ticket.messages.all()
+            "conversation": [  # what followed the request
+                (message, render_text(message.body)) for message in ticket.messages.all()[1:]
             ],
             "can_answer": self.has_change_permission(request, ticket),
             "requester_page": ticket.requester_path(),
