@@ -167,8 +167,9 @@ def sniff(file, name: str = "") -> str:
     except (puremagic.PureError, ValueError):
         matches = []
     file.seek(0)
-    if matches:
-        best = matches[0]
+    # Only signatures count: puremagic also "matches" a bare name ending, with no bytes.
+    matches = [m for m in matches if m.byte_match]
+    for best in matches:
         tied = {m.mime_type for m in matches if m.confidence == best.confidence}
         for signature, container in CONTAINERS.items():
             if best.byte_match.startswith(signature) and len(tied) > 1:
@@ -178,7 +179,7 @@ def sniff(file, name: str = "") -> str:
         for description, content_type in UNNAMED_TYPES.items():
             if best.name.startswith(description):
                 return content_type
-        return "application/octet-stream"
+        # A signature without a type (a plug-in format, "UTF8 file"): the next one.
     return _text_type(file.read(4096))
 
 

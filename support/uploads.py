@@ -67,8 +67,7 @@ class AttachmentUploadHandler(TemporaryFileUploadHandler):
         if field_name == TICKET_PART:
             self.limit = get_setting("MAX_REQUEST_BYTES")
         else:
-            self.count += 1
-            if self.count > self.max_files:
+            if self.count >= self.max_files:
                 self.refusal = Refusal(
                     file_name,
                     _("“%(name)s” was not taken: a message may carry %(count)d files at most.")
@@ -102,6 +101,7 @@ class AttachmentUploadHandler(TemporaryFileUploadHandler):
         if self.refusal is not None:
             return None
         if self.field_name != TICKET_PART:
+            self.count += 1
             self.total += file_size
         return super().file_complete(file_size)
 

@@ -6,6 +6,7 @@ import json
 
 from django.http import QueryDict
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 
@@ -115,6 +116,11 @@ class CreateTicketFormSerializer(CreateTicketSerializer):
     info = None
 
 
+@extend_schema_field({"type": "string", "format": "binary"})
+class UploadField(serializers.FileField):
+    """A file part of a multipart body (for the schema: binary, not a URL)."""
+
+
 class CreateTicketMultipartSerializer(serializers.Serializer):
     """A multipart body (for the schema): the ticket as one JSON part and its files, or
     (as the original took it) the ticket's fields as form fields and its files."""
@@ -125,7 +131,7 @@ class CreateTicketMultipartSerializer(serializers.Serializer):
         "as the JSON body takes them. Without it the fields come as form fields.",
     )
     attachments = serializers.ListField(
-        child=serializers.FileField(),
+        child=UploadField(),
         required=False,
         help_text="The files, each with its file name; their types are read from their content.",
     )
