@@ -35,8 +35,10 @@ from .uploads import Refusal, limit_text
 # Pillow must find in them. Any other type, SVG included (it can hold script), is only
 # ever downloaded.
 INLINE_IMAGES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WEBP"}
-# Larger pictures are kept as files, not decoded: decoding costs 4 bytes per pixel.
-MAX_IMAGE_PIXELS = 50_000_000
+# Larger pictures are kept as files, not decoded: decoding costs 3 to 4 bytes a pixel
+# (a 5K screen is 15 megapixels); a JPEG is decoded at an eighth of its size at most.
+MAX_IMAGE_PIXELS = 25_000_000
+MAX_JPEG_PIXELS = 150_000_000
 ORIENTATION = 0x0112  # the EXIF tag
 THUMBNAIL_BOX = (480, 480)  # shown at up to 240 px, sharp on high-density screens
 MAX_NAME = 255
@@ -240,17 +242,21 @@ def _picture(file, expected: str) -> tuple[tuple[int, int] | None, bytes]:
             # The decompression-bomb check is ours (MAX_IMAGE_PIXELS), before decoding.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(file) as image:
-                if image.format != expected or image.width * image.height > MAX_IMAGE_PIXELS:
+                limit = MAX_JPEG_PIXELS if expected == "JPEG" else MAX_IMAGE_PIXELS
+                if image.format != expected or image.width * image.height > limit:
                     return None, b""
                 image.verify()
             file.seek(0)
             with Image.open(file) as image:
                 width, height = image.size
-                if image.getexif().get(ORIENTATION) in (5, 6, 7, 8):  # turned a quarter
+                orientation = image.getexif().get(ORIENTATION, 1)
+                if orientation in (5, 6, 7, 8):  # turned a quarter
                     width, height = height, width
-                image.draft("RGB", THUMBNAIL_BOX)  # JPEG: decode at a fraction of the size
-                picture = ImageOps.exif_transpose(image)
-                picture.thumbnail(THUMBNAIL_BOX)
+                # Decoded once, made small in place (a JPEG is even decoded small), and
+                # only then turned upright: no copy of the whole picture.
+                image.draft("RGB", THUMBNAIL_BOX)
+                image.thumbnail(THUMBNAIL_BOX)
+                picture = ImageOps.exif_transpose(image) if orientation != 1 else image
                 if picture.mode not in ("RGB", "RGBA"):
                     picture = picture.convert("RGBA")
                 out = io.BytesIO()
