@@ -118,6 +118,7 @@ def _store(upload: Upload, ticket: Ticket | None) -> Attachment:
         upload.file.seek(0)
         # A file on disk (an upload's temporary file) is moved, not copied, where it can be.
         saved = storage().save(path, upload.file)
+        upload.file.close()  # its temporary file, if not moved, goes now rather than later
         if upload.thumbnail:
             thumbnail = storage().save(attachment.thumbnail_path, ContentFile(upload.thumbnail))
         else:

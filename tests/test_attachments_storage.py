@@ -107,13 +107,11 @@ def test_clean_up_removes_files_of_forms_never_sent_and_keeps_the_rest(settings)
     assert old.path not in stored_files() and recent.path in stored_files()
 
 
-def test_the_worker_runs_the_clean_up_when_pending_files_are_due(
-    settings, django_capture_on_commit_callbacks
-):
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_runs_the_clean_up_when_pending_files_are_due(settings):
     settings.SUPPORT = {**settings.SUPPORT, "ATTACHMENT_PENDING_SECONDS": 0}
     client = Client()
-    with django_capture_on_commit_callbacks(execute=True):
-        send(client, open_form(client), subject="", attachments=[upload("a.txt", b"a")])
+    send(client, open_form(client), subject="", attachments=[upload("a.txt", b"a")])
     assert Attachment.objects.filter(message__isnull=True).count() == 1
     task = DBTaskResult.objects.get(task_path="support.filestore.clean_up_attachments")
     assert task.run_after > timezone.now()  # scheduled for when the file is due
