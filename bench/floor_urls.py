@@ -1,4 +1,5 @@
-"""config.urls plus `bench/floor`: the least a Django view can do to store one JSON request.
+"""config.urls plus `bench/floor`: the least a Django view can do to store one JSON request,
+and `bench/upload`: the least it can do to store one uploaded file.
 
 The floor parses the body and inserts it as one row with one SQL statement of its own
 (Django adds its per-request connection health check, as it does for the API), through the
@@ -7,8 +8,10 @@ it shows what the API's own work (DRF, validation, authentication, the ORM) cost
 """
 
 import json
+import os
 import uuid
 
+from django.core.files.storage import FileSystemStorage
 from django.db import connection
 from django.http import JsonResponse
 from django.urls import path
@@ -29,4 +32,17 @@ def floor(request):
     return JsonResponse({"id": str(row_id)})
 
 
-urlpatterns = [path("bench/floor", floor, name="bench_floor"), *project_urlpatterns]
+@csrf_exempt
+def upload(request):
+    """Django's own upload handlers (to a temporary file past 2.5 MB), then a plain
+    FileSystemStorage save into BENCH_UPLOAD_DIR: no checks, no hash, no row."""
+    file = request.FILES["attachments"]
+    name = FileSystemStorage(location=os.environ["BENCH_UPLOAD_DIR"]).save(uuid.uuid4().hex, file)
+    return JsonResponse({"name": name, "size": file.size})
+
+
+urlpatterns = [
+    path("bench/floor", floor, name="bench_floor"),
+    path("bench/upload", upload, name="bench_upload"),
+    *project_urlpatterns,
+]

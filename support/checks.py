@@ -1,6 +1,7 @@
 """Start-up checks of the app's settings (`manage.py check`)."""
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.apps import apps
@@ -302,3 +303,92 @@ def check_installation(app_configs, **kwargs) -> list[Error]:
             )
         )
     return errors
+
+
+SERVE_MODES = ("django", "x-accel-redirect", "redirect")
+
+
+@register()
+def check_attachments(app_configs, **kwargs) -> list[CheckMessage]:
+    """The attachments' limits and storage, and what Django's own upload settings must
+    allow for them (the admin's uploads go through Django's handlers, not the app's)."""
+    from .filestore import PrivateFileStorage, directory, storage
+
+    messages: list[CheckMessage] = []
+    for name in ("ATTACHMENT_MAX_FILES", "ATTACHMENT_MAX_BYTES", "ATTACHMENT_MAX_TOTAL_BYTES",
+                 "ATTACHMENT_LINK_SECONDS", "ATTACHMENT_EMAIL_MAX_BYTES",
+                 "ATTACHMENT_PENDING_SECONDS"):  # fmt: skip
+        value = get_setting(name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            messages.append(
+                Error(f"SUPPORT[{name!r}] must be a whole number, 0 or more.", id="support.E030")
+            )
+    mode = get_setting("ATTACHMENT_SERVE")
+    if mode not in SERVE_MODES:
+        messages.append(
+            Error(
+                f"SUPPORT['ATTACHMENT_SERVE'] = {mode!r} is none of {', '.join(SERVE_MODES)}.",
+                hint="`django` streams files itself; see the README's Production section.",
+                id="support.E031",
+            )
+        )
+    alias = get_setting("ATTACHMENT_STORAGE")
+    if alias and alias not in getattr(settings, "STORAGES", {}):
+        messages.append(
+            Error(
+                f"SUPPORT['ATTACHMENT_STORAGE'] = {alias!r} is not an entry of STORAGES.",
+                hint="Add a private storage under that name to STORAGES, or leave it unset "
+                "to keep files in ATTACHMENT_DIR.",
+                id="support.E032",
+            )
+        )
+    elif mode == "redirect" and isinstance(storage(), PrivateFileStorage):
+        messages.append(
+            Error(
+                "SUPPORT['ATTACHMENT_SERVE'] is 'redirect', but the attachments' folder has "
+                "no URL to redirect to.",
+                hint="Use 'x-accel-redirect' behind nginx, or 'redirect' with a storage that "
+                "signs its URLs (ATTACHMENT_STORAGE, e.g. S3 with querystring_auth).",
+                id="support.E033",
+            )
+        )
+    elif not alias:
+        folder = directory().resolve()
+        for public in ("MEDIA_ROOT", "STATIC_ROOT"):
+            root = getattr(settings, public, None)
+            if root and (folder == Path(root).resolve() or Path(root).resolve() in folder.parents):
+                messages.append(
+                    Warning(
+                        f"SUPPORT['ATTACHMENT_DIR'] ({folder}) is inside {public}, which a "
+                        "web server may serve to anyone.",
+                        hint="Keep attachments in a folder of their own (the default "
+                        "var/attachments).",
+                        id="support.W030",
+                    )
+                )
+    files = getattr(settings, "DATA_UPLOAD_MAX_NUMBER_FILES", 100)
+    if files is not None and files < get_setting("ATTACHMENT_MAX_FILES") + 1:
+        messages.append(
+            Error(
+                f"DATA_UPLOAD_MAX_NUMBER_FILES ({files}) is below SUPPORT['ATTACHMENT_MAX_"
+                "FILES'] + 1: Django would refuse a message with every file allowed.",
+                hint="Raise DATA_UPLOAD_MAX_NUMBER_FILES, or lower ATTACHMENT_MAX_FILES.",
+                id="support.E034",
+            )
+        )
+    handlers = getattr(settings, "FILE_UPLOAD_HANDLERS", [])
+    in_memory = getattr(settings, "FILE_UPLOAD_MAX_MEMORY_SIZE", 0)
+    if get_setting("ATTACHMENT_MAX_FILES") and (
+        "django.core.files.uploadhandler.TemporaryFileUploadHandler" not in handlers
+        or in_memory > 10 * 1024 * 1024
+    ):
+        messages.append(
+            Warning(
+                "Staff's files in the admin go through FILE_UPLOAD_HANDLERS, which here may "
+                "hold each file in memory (up to ATTACHMENT_MAX_BYTES).",
+                hint="Keep Django's TemporaryFileUploadHandler in FILE_UPLOAD_HANDLERS and "
+                "FILE_UPLOAD_MAX_MEMORY_SIZE small (the default 2.5 MB).",
+                id="support.W031",
+            )
+        )
+    return messages

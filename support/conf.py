@@ -44,6 +44,16 @@ class Setting:
         return self.default is REQUIRED
 
 
+# Programs, by the type of their content and by the endings that run them on a double
+# click: refused as attachments unless ATTACHMENT_DENIED_TYPES says otherwise.
+PROGRAMS = (
+    "application/vnd.microsoft.portable-executable", "application/x-dosexec",
+    "application/x-msdownload", "application/x-executable", "application/x-sharedlib",
+    "application/x-mach-binary", "application/x-msi", "application/java-archive",
+    "application/vnd.android.package-archive", ".exe", ".dll", ".com", ".scr", ".pif", ".bat",
+    ".cmd", ".msi", ".msp", ".hta", ".vbs", ".vbe", ".wsf", ".ps1", ".lnk", ".jar", ".apk",
+)  # fmt: skip
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SITE_URL",
@@ -198,6 +208,93 @@ SETTINGS: tuple[Setting, ...] = (
         "last entry counts), for every per-client limit; unset: the connection's "
         "address.",
         "HTTP_X_FORWARDED_FOR",
+    ),
+    # Attachments (support.attachments): what is accepted, where it is kept, how it is sent.
+    Setting(
+        "ATTACHMENT_MAX_FILES",
+        10,
+        int,
+        "Files one message may carry (the form, a reply, the API); 0 turns attachments off.",
+    ),
+    Setting(
+        "ATTACHMENT_MAX_BYTES",
+        20 * 1024 * 1024,
+        int,
+        "The largest file accepted, in bytes (Zendesk's own limit is 20 MB).",
+    ),
+    Setting(
+        "ATTACHMENT_MAX_TOTAL_BYTES",
+        50 * 1024 * 1024,
+        int,
+        "The files of one message together, in bytes.",
+    ),
+    Setting(
+        "ATTACHMENT_ALLOWED_TYPES",
+        [],
+        list,
+        "Only files of these types are accepted: MIME types as read from the content "
+        "(image/png, image/*) or name endings (.log), as an <input accept> lists them; "
+        "empty: any type not denied.",
+        "image/*,application/pdf,text/plain,.log",
+    ),
+    Setting(
+        "ATTACHMENT_DENIED_TYPES",
+        list(PROGRAMS),
+        list,
+        "Files of these types are refused (the same forms as ATTACHMENT_ALLOWED_TYPES): "
+        "by default programs, by their content and by the name endings that run them on a "
+        "double click.",
+    ),
+    Setting(
+        "ATTACHMENT_DIR",
+        "var/attachments",
+        str,
+        "The folder attachments are kept in, outside any static or media URL (relative "
+        "to the project's BASE_DIR); used unless ATTACHMENT_STORAGE names a storage.",
+        "/srv/support/attachments",
+    ),
+    Setting(
+        "ATTACHMENT_STORAGE",
+        None,
+        str,
+        "The alias of an entry of Django's STORAGES to keep attachments in instead (any "
+        "Django storage, e.g. S3 through django-storages); it must not be public.",
+        "support-attachments",
+    ),
+    Setting(
+        "ATTACHMENT_SERVE",
+        "django",
+        str,
+        "Who sends a file once the desk has allowed it: `django` streams it, "
+        "`x-accel-redirect` hands it to nginx (ATTACHMENT_ACCEL_LOCATION), `redirect` "
+        "sends the browser to the storage's own signed URL.",
+        "x-accel-redirect",
+    ),
+    Setting(
+        "ATTACHMENT_ACCEL_LOCATION",
+        "/_support_attachments/",
+        str,
+        "With ATTACHMENT_SERVE=x-accel-redirect: nginx's `internal` location that "
+        "serves ATTACHMENT_DIR.",
+    ),
+    Setting(
+        "ATTACHMENT_LINK_SECONDS",
+        7 * 24 * 3600,
+        int,
+        "How long the signed links to files in webhook payloads work.",
+    ),
+    Setting(
+        "ATTACHMENT_EMAIL_MAX_BYTES",
+        10 * 1024 * 1024,
+        int,
+        "Files are attached to e-mail up to this many bytes in all; the rest are linked.",
+    ),
+    Setting(
+        "ATTACHMENT_PENDING_SECONDS",
+        24 * 3600,
+        int,
+        "Files uploaded with a form that was refused are kept this long for the next "
+        "try; then the clean-up removes them.",
     ),
 )
 DEFAULTS: dict[str, Any] = {setting.name: setting.default for setting in SETTINGS}

@@ -17,6 +17,23 @@ class TicketInvalid(SupportError):
         super().__init__("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in errors.items()))
 
 
+class AttachmentsRefused(SupportError):
+    """Files that cannot be attached. `refusals` (support.uploads.Refusal) name each file
+    and why; `status` is 413 when a limit of size or number refused one, else 400."""
+
+    def __init__(self, refusals: list):
+        self.refusals = refusals
+        self.status = 413 if any(refusal.status == 413 for refusal in refusals) else 400
+        super().__init__(" ".join(refusal.message for refusal in refusals))
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        errors: dict[str, list[str]] = {}
+        for refusal in self.refusals:
+            errors.setdefault(refusal.field, []).append(refusal.message)
+        return errors
+
+
 class AccountNotAllowed(SupportError):
     """The caller may not act for the account it named."""
 

@@ -4,13 +4,21 @@ put back on the fields."""
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from . import attachments, filestore, uploads
+from .conf import get_setting
 from .exceptions import TicketInvalid
 from .normalise import MAX_EMAIL, MAX_LOCATION, MAX_NAME, MAX_SUBJECT
 from .text import is_blank
+from .uploads import Refusal
+
+if TYPE_CHECKING:
+    from .models import Attachment
 
 # What the widget and the page's script may report about the browser.
 MAX_LANGUAGE = 35
@@ -140,3 +148,63 @@ class TicketForm(DomainErrorsMixin, forms.Form):
             self.data["token"] = token
         else:
             self.initial["token"] = token
+
+
+# --- files, on the help form and the reply form
+
+
+def take_files(
+    request, *, ticket=None, store: bool = True
+) -> tuple[list["Attachment"], list[Refusal]]:
+    """The files a form sent: those kept from its last try (still ticked, `kept`), and the
+    new ones (`attachments`) that pass support.attachments' checks, stored pending so that
+    they are kept whatever happens to the rest of the form. Returns them and the
+    refusals of the others. `store` False (a form a guard refuses) keeps no new file: each
+    is refused, to be chosen again. `ticket`: the ticket whose page the form is on."""
+    if request.method != "POST" or not attachments.enabled():
+        return [], []
+    kept = filestore.kept(request.POST.getlist("kept"), ticket=ticket)
+    checked, refusals = attachments.check(
+        request.FILES.getlist("attachments"), kept=kept, refused=uploads.refusals(request)
+    )
+    if not store:
+        refusals += [
+            Refusal(upload.name, gettext("Choose “%(name)s” again.") % {"name": upload.name})
+            for upload in checked
+        ]
+        return kept, refusals
+    return kept + filestore.store(checked, ticket=ticket), refusals
+
+
+def file_refusals(error: TicketInvalid) -> list[Refusal]:
+    """The domain's problems with a form's files (taken out of `error`), as refusals."""
+    return [Refusal("", message) for message in error.errors.pop("attachments", [])]
+
+
+def files_context(kept: Iterable = (), refusals: Iterable[Refusal] = ()) -> dict:
+    """What support/includes/attachment_field.html shows: the file field with its limits,
+    the files kept from the last try, and why others were refused."""
+    if not attachments.enabled():
+        return {"enabled": False}
+    kept = list(kept)
+    max_files = get_setting("ATTACHMENT_MAX_FILES")
+    max_bytes = get_setting("ATTACHMENT_MAX_BYTES")
+    return {
+        "enabled": True,
+        "kept": list(zip(filestore.keep(kept), kept, strict=True)),
+        "errors": [refusal.message for refusal in refusals],
+        "accept": ",".join(get_setting("ATTACHMENT_ALLOWED_TYPES")),
+        "max_files": max_files,
+        "max_bytes": max_bytes,
+        "max_total": get_setting("ATTACHMENT_MAX_TOTAL_BYTES"),
+        "help": _(
+            "Screenshots or other files: up to %(count)d, of %(size)s each. You can also "
+            "paste a screenshot (Ctrl+V) or drop files on the form."
+        )
+        % {"count": max_files, "size": uploads.limit_text(max_bytes)},
+        "too_large": gettext("“{name}” is larger than %(size)s: choose a smaller file.")
+        % {"size": uploads.limit_text(max_bytes)},
+        "too_many": gettext("Choose %(count)d files at most.") % {"count": max_files},
+        "too_much": gettext("The files add up to more than %(size)s: leave some out.")
+        % {"size": uploads.limit_text(get_setting("ATTACHMENT_MAX_TOTAL_BYTES"))},
+    }

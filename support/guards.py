@@ -106,6 +106,17 @@ def check_token(value: str) -> Token:
     return token
 
 
+def looks_genuine(data) -> bool:
+    """Whether a form's POST `data` passes the honeypot and the token (so that its files
+    are worth keeping for the next try, whatever else it lacks)."""
+    try:
+        check_honeypot(data.get("website", ""))
+        check_token(data.get("token", ""))
+    except FormRejected:
+        return False
+    return True
+
+
 def was_used(token: Token) -> bool:
     """Whether `token` filed a ticket already (False if the cache cannot say: the ticket's
     id, which the token carries, still files it once)."""

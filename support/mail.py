@@ -19,7 +19,8 @@ from django.urls import NoReverseMatch, reverse
 
 from . import links
 from .conf import get_setting, public_host, public_url, site_url
-from .models import Delivery, Ticket
+from .filestore import storage
+from .models import Attachment, Delivery, Ticket
 from .rendering import render_text
 
 
@@ -47,15 +48,26 @@ def send_delivery_mail(delivery: Delivery) -> None:
         headers = {"Message-ID": message_id(ticket, part), "In-Reply-To": thread,
                    "References": thread}  # fmt: skip
     message = delivery.message
+    if message is None and delivery.kind in FIRST_MESSAGE_KINDS:
+        message = ticket.first_message  # the request, whose files go with it
+    files = list(message.attachments.all()) if message is not None else []
     context = {
         "ticket": ticket,
         "ticket_url": public_url(ticket.requester_path()),
         "staff_url": None if to_requester else _admin_url(ticket),
         "description_html": links.description_html(ticket),
-        "message": message,
-        "message_html": render_text(message.body) if message else "",
+        "message": delivery.message,
+        "message_html": render_text(delivery.message.body) if delivery.message else "",
         "site_url": site_url(),
     }
+    attached = _attached(files)
+    context["attachments"] = [
+        {
+            "name": file.name, "size": file.size, "attached": file in attached,
+            "url": _file_url(ticket, file, to_requester),
+        }
+        for file in files
+    ]  # fmt: skip
     kind = delivery.kind
     subject = " ".join(render_text_template(f"support/email/{kind}_subject.txt", context).split())
     reply_to = get_setting("REPLY_TO")
@@ -68,7 +80,39 @@ def send_delivery_mail(delivery: Delivery) -> None:
         headers=headers,
     )
     email.attach_alternative(render_to_string(f"support/email/{kind}.html", context), "text/html")
+    for file in attached:
+        with storage().open(file.path, "rb") as content:
+            email.attach(file.name, content.read(), file.content_type)
     email.send(fail_silently=False)
+
+
+# The deliveries that carry the request that opened the ticket (they have no message).
+FIRST_MESSAGE_KINDS = (Delivery.Kind.CONFIRMATION, Delivery.Kind.STAFF_NOTIFICATION)
+
+
+def _attached(files: list[Attachment]) -> list[Attachment]:
+    """The files that go in the e-mail itself, in order, up to ATTACHMENT_EMAIL_MAX_BYTES
+    in all (a mail server refuses large messages); the others are linked."""
+    budget, attached = get_setting("ATTACHMENT_EMAIL_MAX_BYTES"), []
+    for file in files:
+        if file.size <= budget:
+            attached.append(file)
+            budget -= file.size
+    return attached
+
+
+def _file_url(ticket: Ticket, file: Attachment, to_requester: bool) -> str:
+    """Where the reader of the e-mail opens `file`: the requester through the ticket's
+    private link, staff in the admin (or, without the admin, through that link too)."""
+    if not to_requester:
+        try:
+            return public_url(reverse("admin:support_ticket_file", args=[ticket.pk, file.pk]))
+        except NoReverseMatch:
+            pass
+    return public_url(
+        reverse("support:ticket-file", kwargs={"pk": ticket.pk, "key": ticket.access_key,
+                                               "file": file.pk})
+    )  # fmt: skip
 
 
 def render_text_template(name: str, context: dict) -> str:

@@ -304,6 +304,15 @@ class Delivery(models.Model):
         help_text=_("A worker is sending it; if that worker dies, another may after this."),
     )
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    state = models.JSONField(
+        _("progress"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "What a delivery of several steps has done so far (files uploaded to a "
+            "helpdesk), so that a retry goes on from there rather than starting over."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -321,6 +330,71 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.get_status_display()}"
+
+
+class Attachment(models.Model):
+    """A file of a message: stored in the attachments' private storage
+    (support.attachments), never at a public URL; served only to whoever may see its
+    message (support.downloads).
+
+    A file uploaded with a form that was not sent yet is *pending*: it has no message
+    (and, from the help form, no ticket) until the message is stored, and the clean-up
+    removes it after ATTACHMENT_PENDING_SECONDS.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    ticket = models.ForeignKey(
+        Ticket,
+        verbose_name=_("ticket"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
+    message = models.ForeignKey(
+        Message,
+        verbose_name=_("message"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
+    name = models.CharField(
+        _("name"), max_length=255, help_text=_("As the sender named it, made safe to show.")
+    )
+    content_type = models.CharField(
+        _("type"), max_length=100, help_text=_("Read from the content, not from the name.")
+    )
+    size = models.PositiveBigIntegerField(_("size"), help_text=_("In bytes."))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    path = models.CharField(_("path"), max_length=255, editable=False)
+    thumbnail_path = models.CharField(_("thumbnail"), max_length=255, blank=True, editable=False)
+    width = models.PositiveIntegerField(
+        _("width"), null=True, blank=True, help_text=_("Pixels, for an image that was checked.")
+    )
+    height = models.PositiveIntegerField(_("height"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at", "id"]
+        indexes = [
+            # The clean-up's list of files whose form was never sent.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(message__isnull=True),
+                name="support_attachment_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_image(self) -> bool:
+        """Whether it is a picture that was checked, shown inline and as a thumbnail."""
+        return self.width is not None
 
 
 class Account(Ticket):

@@ -8,6 +8,7 @@ per field. Keeping this in one place keeps the API and the form in agreement.
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -69,12 +70,16 @@ class CleanTicket:
         """The body, then the location's URL, then the course's URL (support.links)."""
         return links.description(self.body, self.location, self.info)
 
-    def fingerprint(self, account_id: uuid.UUID | None) -> str:
-        """A hash of the content, to tell a retried request from a different one."""
+    def fingerprint(self, account_id: uuid.UUID | None, files: Sequence[str] = ()) -> str:
+        """A hash of the content, to tell a retried request from a different one; `files`
+        are the SHA-256 of its attachments, in order (none: the hash of a request
+        without files, as it always was)."""
         content = [
             self.name, self.email, self.subject, self.body, self.tags,
             str(account_id or ""), self.location, self.info,
         ]  # fmt: skip
+        if files:
+            content.append(list(files))
         encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(encoded.encode()).hexdigest()
 

@@ -57,7 +57,7 @@ def throttled(view: View) -> View:
         if request.method == "POST":
             # Read the body as the view will (support.bodies), before anything reads it.
             try:
-                bodies.prepare(request)
+                bodies.prepare(request, files=bodies.reads_files(view))
             except RequestRefused:
                 pass  # the view answers why (support.bodies.reads_body); counted by address
             else:

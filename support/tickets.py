@@ -7,6 +7,7 @@ returns it. `list_tickets()` pages through an account's tickets, newest first.
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -14,9 +15,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import deliveries
+from . import deliveries, filestore
+from .attachments import Upload
 from .exceptions import AccountNotAllowed, IdempotencyConflict, TicketInvalid
-from .models import ApiKey, Message, Ticket
+from .models import ApiKey, Attachment, Message, Ticket
 from .normalise import TicketRequest, normalise
 
 __all__ = ["Filed", "TicketRequest", "file_ticket", "list_tickets", "resolve_listed_account"]
@@ -28,8 +30,20 @@ class Filed:
     created: bool  # False when this was a retry of a request already stored
 
 
-def file_ticket(request: TicketRequest, *, channel: str, api_key: ApiKey | None = None) -> Filed:
+def file_ticket(
+    request: TicketRequest,
+    *,
+    channel: str,
+    api_key: ApiKey | None = None,
+    attachments: Sequence[Upload | Attachment] = (),
+) -> Filed:
     """Store `request` as a ticket, or return the ticket an identical request stored.
+
+    `attachments` are the request's files: checked uploads (support.attachments), stored
+    here once the request is found valid, or attachments already stored pending (a form's
+    files kept from an earlier try), which become the first message's. Their hashes are
+    part of what a retry must repeat. Uploads stored here are removed again if the ticket
+    is not stored, or was stored before (a retry).
 
     Raises TicketInvalid (with messages per field), AccountNotAllowed when `api_key` may
     not act for the account named, IdempotencyConflict when `request.id` names a ticket
@@ -37,6 +51,12 @@ def file_ticket(request: TicketRequest, *, channel: str, api_key: ApiKey | None 
     """
     clean = normalise(request)
     account_id = _resolve_account(clean.account_id, api_key)
+    if attachments:
+        return _file_with_attachments(clean, account_id, channel, api_key, attachments)
+    return _file(clean, account_id, channel, api_key)
+
+
+def _file(clean, account_id, channel, api_key, attachments: Sequence = ()) -> Filed:
     now = timezone.now()
     ticket = Ticket(
         id=clean.id or uuid.uuid4(),
@@ -51,7 +71,7 @@ def file_ticket(request: TicketRequest, *, channel: str, api_key: ApiKey | None 
         info=clean.info,
         channel=channel,
         api_key=api_key,
-        fingerprint=clean.fingerprint(account_id),
+        fingerprint=clean.fingerprint(account_id, [a.sha256 for a in attachments]),
         unplanned_deliveries=",".join(deliveries.kinds_for_new_ticket()),
         created_at=now,
         updated_at=now,
@@ -61,27 +81,60 @@ def file_ticket(request: TicketRequest, *, channel: str, api_key: ApiKey | None 
     try:
         with transaction.atomic():
             ticket.save(force_insert=True)
-            Message.objects.create(
+            message = Message.objects.create(
                 ticket=ticket, kind=Message.Kind.REQUESTER, author_name=clean.name,
                 body=clean.body, created_at=now,
             )  # fmt: skip
+            filestore.link(attachments, message)
     except IntegrityError:
         # The id is taken: by this very request, retried (perhaps at the same moment,
         # in which case the unique index made us wait for the first one to commit),
         # or by another ticket, which must not be revealed.
-        existing = Ticket.objects.filter(pk=ticket.pk).first()
+        existing = _retried(ticket, api_key)
         if existing is None:
             raise
-        if existing.fingerprint != ticket.fingerprint or (
-            api_key is not None and not api_key.may_act_for(existing.account_id)
-        ):
-            raise IdempotencyConflict(str(ticket.pk)) from None
         return Filed(existing, created=False)
     if ticket.unplanned_deliveries:
         # robust: a wake-up that fails (the task broker down) is logged at ERROR, never an
         # error for a ticket already stored; `support_deliveries resume` plans it later.
         transaction.on_commit(deliveries.wake, robust=True)
     return Filed(ticket, created=True)
+
+
+def _retried(ticket: Ticket, api_key: ApiKey | None) -> Ticket | None:
+    """The stored ticket of `ticket`'s id, if `ticket` is a retry of it (None: no ticket
+    has the id). Raises IdempotencyConflict for a ticket of other content or account."""
+    existing = Ticket.objects.filter(pk=ticket.pk).first()
+    if existing is None:
+        return None
+    if existing.fingerprint != ticket.fingerprint or (
+        api_key is not None and not api_key.may_act_for(existing.account_id)
+    ):
+        raise IdempotencyConflict(str(ticket.pk)) from None
+    return existing
+
+
+def _file_with_attachments(clean, account_id, channel, api_key, attachments) -> Filed:
+    """`_file` for a request with files: uploads are stored first (outside the
+    transaction: a storage may take its time) and removed again unless the ticket takes
+    them; a retry is answered without storing its files again."""
+    hashes = [item.sha256 for item in attachments]
+    if clean.id is not None:
+        probe = Ticket(id=clean.id, fingerprint=clean.fingerprint(account_id, hashes))
+        existing = _retried(probe, api_key)
+        if existing is not None:
+            return Filed(existing, created=False)
+    new = filestore.store([item for item in attachments if isinstance(item, Upload)])
+    stored = iter(new)
+    attachments = [next(stored) if isinstance(item, Upload) else item for item in attachments]
+    try:
+        filed = _file(clean, account_id, channel, api_key, attachments)
+    except BaseException:
+        filestore.discard(new)
+        raise
+    if not filed.created:
+        filestore.discard(new)  # a retry that raced this one: its ticket has the files
+    return filed
 
 
 # How many tickets a page of `list_tickets` holds: by default, and at most.

@@ -6,7 +6,7 @@ leave it out (a health check).
 
 from django.urls import path
 
-from . import views
+from . import downloads, views
 from .throttling import throttle_patterns
 
 app_name = "support"
@@ -15,6 +15,19 @@ urlpatterns = throttle_patterns(
     [
         path("tickets/<uuid:pk>/<str:key>/", views.ticket_detail, name="ticket"),
         path("tickets/<uuid:pk>/<str:key>/solved/", views.ticket_solved, name="ticket-solved"),
+        path(
+            "tickets/<uuid:pk>/<str:key>/files/<uuid:file>/",
+            downloads.ticket_file,
+            name="ticket-file",
+        ),
+        path(
+            "tickets/<uuid:pk>/<str:key>/files/<uuid:file>/thumbnail/",
+            downloads.ticket_file,
+            {"thumbnail": True},
+            name="ticket-thumbnail",
+        ),
+        # Links that expire, sent with forwarded tickets.
+        path("files/<str:token>/", downloads.signed_file, name="signed_file"),
         path("new/", views.new_ticket, name="new"),
         path("new/sent/<uuid:pk>/<str:key>/", views.ticket_filed, name="filed"),
         # The same for the widget's iframe: no site chrome, frameable by FRAME_ANCESTORS.

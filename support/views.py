@@ -22,9 +22,9 @@ from . import clients, conversation, guards, links, ratelimit, requester
 from .bodies import reads_body
 from .conf import get_setting, public_url
 from .exceptions import IdempotencyConflict, TicketClosed, TicketInvalid
-from .forms import ReplyForm, TicketForm
+from .forms import ReplyForm, TicketForm, file_refusals, files_context, take_files
 from .framing import frameable
-from .models import Message, Ticket
+from .models import Attachment, Message, Ticket
 from .normalise import TicketRequest
 from .rendering import render_text
 from .tickets import file_ticket
@@ -34,7 +34,7 @@ from .tickets import file_ticket
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
-@reads_body
+@reads_body(files=True)
 def new_ticket(request: HttpRequest) -> HttpResponse:
     """The help form as a page of the desk (and where the template tag's form posts)."""
     return _ticket_form(request, embed=False)
@@ -42,7 +42,7 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
-@reads_body(framed=frameable)  # outside frameable, which sets the CSRF cookie last
+@reads_body(framed=frameable, files=True)  # outside frameable, which sets the CSRF cookie last
 @frameable
 def embedded_ticket(request: HttpRequest) -> HttpResponse:
     """The help form without the site's chrome, for the widget's iframe."""
@@ -85,6 +85,10 @@ def _ticket_form(request: HttpRequest, *, embed: bool, opening: bool = False) ->
     preview = None
     status = 200
     retry_after = None
+    files, refusals = [], []
+    if request.method == "POST" and not opening:
+        # Kept whatever else the form lacks, unless a guard would refuse the form anyway.
+        files, refusals = take_files(request, store=guards.looks_genuine(request.POST))
     if request.method == "GET" or opening:
         form = TicketForm(
             identity=identity,
@@ -103,9 +107,9 @@ def _ticket_form(request: HttpRequest, *, embed: bool, opening: bool = False) ->
         preview = render_text(request.POST.get("body", ""), cache=False)
     else:
         form = TicketForm(request.POST, identity=identity)
-        if form.is_valid():
+        if form.is_valid() and not refusals:
             try:
-                ticket = _file(request, form)
+                ticket = _file(request, form, files)
             except guards.FormRejected as err:
                 form.add_error(None, err.message)
                 if err.renew:
@@ -114,6 +118,7 @@ def _ticket_form(request: HttpRequest, *, embed: bool, opening: bool = False) ->
                 retry_after = err.retry_after
             except TicketInvalid as err:
                 # Problems with what the page sent unseen (location, info) are the form's.
+                refusals += file_refusals(err)
                 form.add_domain_errors(err, shown=[field.name for field in form.visible()])
             else:
                 name = "support:embedded_filed" if embed else "support:filed"
@@ -126,6 +131,7 @@ def _ticket_form(request: HttpRequest, *, embed: bool, opening: bool = False) ->
             "preview": preview,
             "embed": embed,
             "action": reverse("support:embedded_new" if embed else "support:new"),
+            "files": files_context(files, refusals),
         },
         status=status,
     )
@@ -134,8 +140,9 @@ def _ticket_form(request: HttpRequest, *, embed: bool, opening: bool = False) ->
     return response
 
 
-def _file(request: HttpRequest, form: TicketForm) -> Ticket:
-    """File the form's ticket once, whatever a double click or a replay sends."""
+def _file(request: HttpRequest, form: TicketForm, files: list[Attachment]) -> Ticket:
+    """File the form's ticket (with `files`, stored pending) once, whatever a double
+    click or a replay sends."""
     data = form.cleaned_data
     guards.check_honeypot(data["website"])
     token = guards.check_token(data["token"])
@@ -170,7 +177,7 @@ def _file(request: HttpRequest, form: TicketForm) -> Ticket:
     try:
         # Counts tickets filed: a form refused for what it holds is taken back.
         with ratelimit.counting(*limits) as counted:
-            filed = file_ticket(ticket_request, channel=Ticket.Channel.FORM)
+            filed = file_ticket(ticket_request, channel=Ticket.Channel.FORM, attachments=files)
             if not filed.created:
                 counted.refund()
     except ratelimit.RateLimited as limited:
@@ -210,17 +217,21 @@ def ticket_from_link(pk, key: str) -> Ticket:
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
-@reads_body
+@reads_body(files=True)
 def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
-    """The ticket, its conversation, and a box to reply (POST)."""
+    """The ticket, its conversation, and a box to reply (POST), with files."""
     ticket = ticket_from_link(pk, key)
     form = ReplyForm(request.POST if request.method == "POST" else None)
+    files, refusals = [], []
+    if request.method == "POST" and not ticket.is_closed:
+        files, refusals = take_files(request, ticket=ticket)
     status, retry_after = 200, None
-    if form.is_valid():
+    if form.is_valid() and not refusals:
         try:
-            _reply(request, ticket, form.cleaned_data["body"])
+            _reply(request, ticket, form.cleaned_data["body"], files)
         except TicketInvalid as err:
-            form.add_domain_errors(err)
+            refusals += file_refusals(err)
+            form.add_domain_errors(err, shown=["body"])
         except TicketClosed as err:
             form.add_error(None, str(err))
         except ratelimit.RateLimited as limited:
@@ -232,18 +243,20 @@ def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
             return redirect(ticket.requester_path() + "#latest")
         ticket.refresh_from_db()
     # After the request (the first message, shown with the desk's links); notes are staff's.
-    thread = [
-        {"message": message, "html": render_text(message.body)}
-        for message in ticket.messages.exclude(kind=Message.Kind.NOTE)[1:]
-    ]
+    messages_ = list(
+        ticket.messages.exclude(kind=Message.Kind.NOTE).prefetch_related("attachments")
+    )
+    thread = [{"message": message, "html": render_text(message.body)} for message in messages_[1:]]
     response = render(
         request,
         "support/ticket_detail.html",
         {
             "ticket": ticket,
             "description_html": links.description_html(ticket),
+            "request_files": list(messages_[0].attachments.all()) if messages_ else [],
             "thread": thread,
             "form": form,
+            "files": files_context(files, refusals),
             "can_solve": ticket.status not in (Ticket.Status.SOLVED, Ticket.Status.CLOSED),
         },
         status=status,
@@ -254,14 +267,15 @@ def ticket_detail(request: HttpRequest, pk, key: str) -> HttpResponse:
     return response
 
 
-def _reply(request: HttpRequest, ticket: Ticket, body: str) -> None:
-    """Store the requester's reply, counted per ticket (REPLY_RATE) and per client
-    (REPLY_CLIENT_RATE): only replies stored count, not those refused or sent twice."""
-    if conversation.repeats_last_reply(ticket, body):
+def _reply(request: HttpRequest, ticket: Ticket, body: str, files: list[Attachment]) -> None:
+    """Store the requester's reply (with `files`, stored pending), counted per ticket
+    (REPLY_RATE) and per client (REPLY_CLIENT_RATE): only replies stored count, not those
+    refused or sent twice."""
+    if conversation.repeats_last_reply(ticket, body, files):
         return  # a double click or a reload: stored already, and not counted again
     limits = [("REPLY_RATE", ticket.pk), ("REPLY_CLIENT_RATE", clients.client_key(request))]
     with ratelimit.counting(*limits):
-        conversation.reply_as_requester(ticket, body=body)
+        conversation.reply_as_requester(ticket, body=body, attachments=files)
 
 
 def _too_many_replies(limited: ratelimit.RateLimited) -> str:

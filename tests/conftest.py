@@ -13,6 +13,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
@@ -20,10 +21,11 @@ from django.db import close_old_connections, connection
 from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from PIL import Image
 from rest_framework.test import APIClient
 
-from support import conversation, keys
-from support.models import Account, ApiKey, Delivery, Message, Ticket
+from support import attachments, conversation, keys
+from support.models import Account, ApiKey, Attachment, Delivery, Message, Ticket
 from support.tickets import TicketRequest, file_ticket
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.receivers import HostSite, HttpReceiver, SmtpServer
@@ -194,15 +196,37 @@ def followups(ticket: Ticket | None = None):
     return messages.filter(ticket=ticket) if ticket is not None else messages
 
 
+def png_bytes(width: int = 640, height: int = 400, color: str = "teal") -> bytes:
+    """A real PNG picture."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, "PNG")
+    return out.getvalue()
+
+
+def upload(name: str, content: bytes, content_type: str = "application/octet-stream"):
+    """A file as a browser or client uploads it (the header type is the client's claim)."""
+    return SimpleUploadedFile(name, content, content_type)
+
+
+def checked(*files) -> list:
+    """`files` checked as the app checks uploads (support.attachments), all passing."""
+    uploads, refusals = attachments.check(files)
+    assert not refusals, refusals
+    return uploads
+
+
 def make_ticket(**fields) -> Ticket:
     """A ticket filed as the web form files one, then given `fields` (status, updated_at...)
     as if it had lived a while. Keys of ticket_payload() (subject, account_id, tags...)
-    go into the request."""
+    go into the request, and `attachments` (checked uploads) with it."""
     request_fields = {k: fields.pop(k) for k in list(fields) if k in TicketRequest.field_names()}
     payload = ticket_payload(**request_fields)
     if "email_address" in fields:
         payload["email_address"] = fields.pop("email_address")
-    ticket = file_ticket(TicketRequest(**payload), channel=fields.pop("channel", "form")).ticket
+    ticket = file_ticket(
+        TicketRequest(**payload), channel=fields.pop("channel", "form"),
+        attachments=fields.pop("attachments", ()),
+    ).ticket  # fmt: skip
     if fields:
         Ticket.objects.filter(pk=ticket.pk).update(**fields)
         ticket.refresh_from_db()
@@ -268,7 +292,10 @@ def app_data(db, support_staff):
     """One of everything the app stores: a ticket with a reply, a note and a delivery, an
     account key, and an entry in the ticket's history."""
     ticket = make_ticket(subject="Quarterly invoice wrong", email_address="jane@example.com")
-    conversation.reply(ticket, author=support_staff, body="Fixed the invoice.")
+    conversation.reply(
+        ticket, author=support_staff, body="Fixed the invoice.",
+        attachments=checked(upload("invoice.png", png_bytes())),
+    )  # fmt: skip
     conversation.add_note(ticket, author=support_staff, body="Refund 40 EUR")
     key, _ = keys.create_key(account_id=ACCOUNT, name="jane's script")
     ticket.refresh_from_db()
@@ -283,6 +310,7 @@ def app_data(db, support_staff):
         ApiKey: key,
         Delivery: Delivery.objects.get(kind="reply"),
         Message: ticket.messages.first(),
+        Attachment: Attachment.objects.get(),
     }
 
 
@@ -298,6 +326,7 @@ def app_admin_urls(data: dict) -> list[str]:
         for pattern in model_admin.urls:
             route = str(pattern.pattern)
             route = re.sub(r"<uuid:account_id>", str(ACCOUNT), route)
+            route = re.sub(r"<uuid:file_id>", str(data[Attachment].pk), route)
             route = re.sub(r"<(?:path|int):object_id>", str(data[model].pk), route)
             assert "<" not in route, f"a converter this test does not fill: {route}"
             urls.append(base + route)

@@ -118,19 +118,27 @@ def _free_port() -> int:
 def zendesk_stand_in():
     """A `respond` for HttpReceiver that answers like Zendesk's Tickets API, honouring
     Idempotency-Key as Zendesk does: the same key gets the ticket made the first time.
-    Its `made` maps each key to the id of the one ticket made for it."""
+    Its `made` maps each key to the id of the one ticket made for it; uploads (the
+    Uploads API) get a token each, `upload-<n>`."""
     made: dict[str, int] = {}
+    uploads: list[Received] = []
     lock = threading.Lock()
 
     def respond(received):
         if received.method == "PUT":
             return 200, {}, {"ticket": {}}
+        if received.path.startswith("/api/v2/uploads.json"):
+            with lock:
+                uploads.append(received)
+                token = f"upload-{len(uploads)}"
+            return 201, {}, {"upload": {"token": token, "attachment": {"id": len(uploads)}}}
         with lock:
             key = received.headers["Idempotency-Key"]
             made.setdefault(key, 1000 + len(made))
         return 201, {}, {"ticket": {"id": made[key]}}
 
     respond.made = made
+    respond.uploads = uploads
     return respond
 
 

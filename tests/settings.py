@@ -1,6 +1,10 @@
-"""The project's settings, with what tests need: fast hashing, mail kept in memory."""
+"""The project's settings, with what tests need: fast hashing, mail kept in memory,
+attachments in a temporary folder of their own."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-a-secret")
 
@@ -29,4 +33,6 @@ SUPPORT = {
     "REPLY_RATE": None,
     "REPLY_CLIENT_RATE": None,
     "FRAME_ANCESTORS": ["https://cocalc.com"],
+    "ATTACHMENT_DIR": tempfile.mkdtemp(prefix="support-attachments-"),
 }
+atexit.register(shutil.rmtree, SUPPORT["ATTACHMENT_DIR"], ignore_errors=True)

@@ -52,7 +52,7 @@ def fetch(client, url: str):
     end: a CSV export fails while it streams if at all)."""
     response = client.get(url, follow=True)
     if response.streaming:
-        return response, b"".join(response.streaming_content).decode()
+        return response, b"".join(response.streaming_content).decode(errors="replace")
     return response, response.content.decode()
 
 

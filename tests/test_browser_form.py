@@ -14,6 +14,8 @@ def test_form_is_filed_with_the_keyboard_alone(page, desk):
     for text in ("jane@example.com", "Jane Doe", "Kernel died", "My kernel died."):
         page.keyboard.press("Tab")
         page.keyboard.type(text)
+    page.keyboard.press("Tab")  # the files, which are optional
+    assert page.evaluate("document.activeElement.type") == "file"
     page.keyboard.press("Tab")  # past the honeypot, which the keyboard never reaches
     assert page.evaluate("document.activeElement.textContent") == "Send"
     page.keyboard.press("Enter")

@@ -252,7 +252,10 @@ def test_home_page_carries_the_form_and_the_button():
     client = Client()
     html = client.get("/?tab=help").content.decode()
 
-    assert '<form class="support-form" method="post" action="/support/new/">' in html
+    assert (
+        '<form class="support-form" method="post" action="/support/new/" '
+        'enctype="multipart/form-data">' in html
+    )
     assert form_fields(html)["location"] == "/?tab=help"
     assert 'class="support-button" href="/support/new/?location=%2F%3Ftab%3Dhelp"' in html
     assert send(client, form_fields(html)).status_code == 302

@@ -9,9 +9,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from support import downloads
 from support import urls as support_urls
 from support.models import Ticket
-from tests.conftest import make_ticket
+from tests.conftest import checked, make_ticket, png_bytes, upload
 from tests.test_form import form_fields, open_form, send
 
 pytestmark = pytest.mark.django_db
@@ -26,12 +27,14 @@ def client_rate(settings):
 
 @pytest.fixture
 def ticket() -> Ticket:
-    return make_ticket()
+    return make_ticket(attachments=checked(upload("shot.png", png_bytes())))
 
 
 def every_page(ticket: Ticket) -> list[str]:
     """The URL of every view in support/urls.py."""
-    args = {"pk": ticket.pk, "key": ticket.access_key}
+    file = ticket.attachments.get()
+    args = {"pk": ticket.pk, "key": ticket.access_key, "file": file.pk,
+            "token": downloads.signed_path(file).split("/")[-2]}  # fmt: skip
     urls = []
     for pattern in support_urls.urlpatterns:
         needed = {name: args[name] for name in pattern.pattern.converters}
@@ -45,7 +48,7 @@ def alert(response) -> str:
 
 def test_every_page_is_throttled_per_client(ticket):
     pages = every_page(ticket)
-    assert len(pages) == 7  # the test covers what support/urls.py serves
+    assert len(pages) == 10  # the test covers what support/urls.py serves
     for n, url in enumerate(pages):
         client = Client(REMOTE_ADDR=f"192.0.2.{n}")  # a client of its own for each page
         client.get(url)

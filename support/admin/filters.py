@@ -11,12 +11,13 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG, ChangeList
 from django.core.exceptions import ValidationError
 from django.db import connections
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..models import QUEUE_ORDER, Ticket, status_rank
+from ..models import QUEUE_ORDER, Attachment, Ticket, status_rank
 
 # The tag filter offers the tags of this many most recent tickets (one indexed query);
 # any other tag is reachable by editing `?tag=` in the address.
@@ -78,6 +79,22 @@ class HasAccountFilter(admin.SimpleListFilter):
         if self.value() in ("yes", "no"):
             return queryset.filter(account_id__isnull=self.value() == "no")
         return queryset
+
+
+class HasAttachmentsFilter(admin.SimpleListFilter):
+    """Tickets with or without files, in any message (the attachments' ticket index)."""
+
+    title = _("files")
+    parameter_name = "has_files"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("With files")), ("no", _("Without files"))]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("yes", "no"):
+            return queryset
+        files = Attachment.objects.filter(ticket=OuterRef("pk"), message__isnull=False)
+        return queryset.filter(Exists(files) if self.value() == "yes" else ~Exists(files))
 
 
 class CheckedQueryMixin:

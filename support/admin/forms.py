@@ -2,8 +2,10 @@
 
 from django import forms
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .. import attachments as checks
 from ..forms import as_field_errors
 from ..models import ApiKey, Ticket
 from ..normalise import clean_tags, message_body
@@ -25,6 +27,19 @@ class TagsField(forms.CharField):
             return clean_tags([tag for tag in text.split(",") if not is_blank(tag)])
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Any number of files, as received: support.attachments judges them."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None) -> list:
+        return [file for file in (data if isinstance(data, list | tuple) else [data]) if file]
+
+
 class TicketForm(forms.ModelForm):
     """The ticket page's one form: status and tags, and a public reply or internal note.
 
@@ -36,7 +51,7 @@ class TicketForm(forms.ModelForm):
     SEND = "_conversation"  # the name of the Send button
     REPLY = "reply"
     NOTE = "note"
-    CONVERSATION = ("kind", "body")
+    CONVERSATION = ("kind", "body", "attachments")
 
     tags = TagsField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
     kind = forms.ChoiceField(
@@ -56,6 +71,11 @@ class TicketForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
         help_text=_("Markdown or HTML."),
     )
+    attachments = AttachmentsField(
+        label=_("Files"),
+        required=False,
+        help_text=_("Sent with the message (a note's files stay with staff)."),
+    )
 
     class Meta:
         model = Ticket
@@ -72,6 +92,33 @@ class TicketForm(forms.ModelForm):
         # The ticket's own fields: a message is not a change of the ticket (it is logged
         # as a message of its own), and "Send as" has no stored value to differ from.
         return [name for name in super().changed_data if name not in self.CONVERSATION]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not checks.enabled():
+            del self.fields["attachments"]
+
+    def clean_attachments(self) -> list[checks.Upload]:
+        """The files as checked uploads; each refused one is an error naming it."""
+        uploads, refusals = checks.check(self.cleaned_data["attachments"])
+        if refusals:
+            raise forms.ValidationError([refusal.message for refusal in refusals])
+        return uploads
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = self.files.getlist("attachments") if self.files else []
+        if cleaned.get("attachments") and not cleaned.get("body") and "body" not in self.errors:
+            self.add_error("body", gettext("Write a message to go with the files."))
+        if chosen and self.errors:
+            # A browser sends files once: a form shown again has none chosen.
+            names = ", ".join(checks.safe_name(file.name) for file in chosen)
+            self.add_error(
+                "attachments",
+                gettext("Choose the files again (a refused form keeps none): %(names)s.")
+                % {"names": names},
+            )
+        return cleaned
 
     def clean_body(self) -> str:
         body = self.cleaned_data["body"]

@@ -4,14 +4,14 @@ import uuid
 
 from django.contrib import admin, messages
 from django.db.models import Q
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.http import Http404, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from .. import conversation, deliveries, links
-from ..models import Delivery, Ticket, status_rank
+from .. import conversation, deliveries, downloads, links
+from ..models import Attachment, Delivery, Ticket, status_rank
 from ..rendering import render_text
 from .deliveries import retried
 from .export import TicketExportMixin
@@ -20,6 +20,7 @@ from .filters import (
     CheckedQueryMixin,
     DateFilter,
     HasAccountFilter,
+    HasAttachmentsFilter,
     StatusFilter,
     TagFilter,
 )
@@ -70,8 +71,8 @@ class TicketAdmin(TicketExportMixin, CheckedQueryMixin, CappedPaginationMixin, a
         "updated_at",
     ]  # fmt: skip
     list_filter = [
-        StatusFilter, TagFilter, "channel", HasAccountFilter, ("created_at", DateFilter),
-        ("updated_at", DateFilter),
+        StatusFilter, TagFilter, "channel", HasAccountFilter, HasAttachmentsFilter,
+        ("created_at", DateFilter), ("updated_at", DateFilter),
     ]  # fmt: skip
     search_fields = ["subject", "requester_name", "requester_email"]
     search_help_text = gettext_lazy(
@@ -113,6 +114,33 @@ class TicketAdmin(TicketExportMixin, CheckedQueryMixin, CappedPaginationMixin, a
 
     def get_changelist(self, request, **kwargs):
         return TicketChangeList
+
+    # --- files
+
+    def get_urls(self):
+        return [
+            path("<path:object_id>/files/<uuid:file_id>/", self.file_view,
+                 name="support_ticket_file"),
+            path("<path:object_id>/files/<uuid:file_id>/thumbnail/", self.file_view,
+                 {"thumbnail": True}, name="support_ticket_file_thumbnail"),
+        ] + super().get_urls()  # fmt: skip
+
+    def file_view(self, request, object_id: str, file_id, thumbnail: bool = False):
+        """A file of the ticket's conversation (notes' too), to staff who may see tickets;
+        404 for anyone else, logged out or not: nothing says that the file exists."""
+        user = request.user
+        if not (user.is_active and user.is_staff and self.has_view_permission(request)):
+            raise Http404
+        try:
+            ticket_id = uuid.UUID(object_id)
+        except ValueError:
+            raise Http404 from None
+        attachment = Attachment.objects.filter(
+            pk=file_id, ticket_id=ticket_id, message__isnull=False
+        ).first()
+        if attachment is None:
+            raise Http404
+        return downloads.response(attachment, thumbnail=thumbnail)
 
     def get_inlines(self, request, obj):
         # The deliveries, when there are any. They are read-only: a POST (saving status or
@@ -166,14 +194,15 @@ class TicketAdmin(TicketExportMixin, CheckedQueryMixin, CappedPaginationMixin, a
         # and the status through the conversation's write path, which records the change
         # for the requester; tags are staff's own bookkeeping.
         body = form.cleaned_data.get("body")
+        files = form.cleaned_data.get("attachments") or []
         status = obj.status if "status" in form.changed_data else None
         if body and form.cleaned_data["kind"] == TicketForm.NOTE:
             obj.sent_message = conversation.add_note(
-                obj, author=request.user, body=body, status=status
+                obj, author=request.user, body=body, status=status, attachments=files
             )
         elif body:
             obj.sent_message = conversation.reply(
-                obj, author=request.user, body=body, status=status
+                obj, author=request.user, body=body, status=status, attachments=files
             )
         elif status:
             conversation.set_status(Ticket.objects.filter(pk=obj.pk), status)
@@ -208,15 +237,17 @@ class TicketAdmin(TicketExportMixin, CheckedQueryMixin, CappedPaginationMixin, a
 
     def _page_context(self, request, ticket: Ticket) -> dict:
         info = dict(ticket.info or {})
+        thread = list(ticket.messages.prefetch_related("attachments"))
         return {
             # The request alone: the location and course are links in the details below.
-            "description_html": render_text(ticket.first_message.body),
+            "description_html": render_text(thread[0].body if thread else ""),
+            "request_files": list(thread[0].attachments.all()) if thread else [],
             "location_url": links.location_url(ticket.location),
             "course_url": links.course_url(info),
             "info_rows": sorted(info.items()),
             "account_html": account_link(ticket.account_id),
             "conversation": [  # what followed the request
-                (message, render_text(message.body)) for message in ticket.messages.all()[1:]
+                (message, render_text(message.body)) for message in thread[1:]
             ],
             "can_answer": self.has_change_permission(request, ticket),
             "requester_page": ticket.requester_path(),

@@ -16,7 +16,13 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..exceptions import AccountNotAllowed, IdempotencyConflict, RequestRefused, TicketInvalid
+from ..exceptions import (
+    AccountNotAllowed,
+    AttachmentsRefused,
+    IdempotencyConflict,
+    RequestRefused,
+    TicketInvalid,
+)
 from ..storable import storage_problem
 
 logger = logging.getLogger(__name__)
@@ -42,6 +48,15 @@ class MalformedRequest(exceptions.APIException):
 class TooManyFields(MalformedRequest):
     default_detail = _("The request has too many fields.")
     default_code = "too_many_fields"
+
+
+class FilesRefused(exceptions.ValidationError):
+    """Files refused (support.exceptions.AttachmentsRefused): 413 past a limit of size or
+    number, else 400; `fields` names each file under the part it came in."""
+
+    def __init__(self, detail, status_code: int):
+        super().__init__(detail)
+        self.status_code = status_code
 
 
 class AccountForbidden(exceptions.APIException):
@@ -92,6 +107,8 @@ def _as_api_exception(exc: Exception) -> Exception:
     """The API error for an error of the domain, or of Django reading what a client sent."""
     if isinstance(exc, TicketInvalid):
         return exceptions.ValidationError(exc.errors)
+    if isinstance(exc, AttachmentsRefused):
+        return FilesRefused(exc.errors, exc.status)
     if isinstance(exc, AccountNotAllowed):
         return AccountForbidden()
     if isinstance(exc, IdempotencyConflict):
@@ -126,7 +143,9 @@ def _query_id(request, exc: Exception) -> str | None:
     ):
         return None  # the body was not read, or cannot be
     try:
-        source = request.query_params if request.method == "GET" else request.data
+        source = getattr(request, "support_fields", None)  # a multipart body's ticket part
+        if source is None:
+            source = request.query_params if request.method == "GET" else request.data
         value = source.get("id") if hasattr(source, "get") else None
     except Exception:  # noqa: BLE001  (an unreadable body is the error being reported)
         return None

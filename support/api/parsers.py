@@ -25,14 +25,15 @@ class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.load(codecs.getreader(encoding)(stream), parse_int=_parse_int)
+            return json.load(codecs.getreader(encoding)(stream), parse_int=parse_int)
         except RecursionError:
             raise ParseError(_("JSON parse error - nested too deeply.")) from None
         except ValueError as exc:
             raise ParseError(_("JSON parse error - %s") % exc) from None
 
 
-def _parse_int(text: str) -> int | float:
+def parse_int(text: str) -> int | float:
+    """An integer of JSON, or an infinite float past a double's range (see JSONParser)."""
     if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
         return float("-inf") if text.startswith("-") else float("inf")
     return int(text)

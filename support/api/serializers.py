@@ -2,17 +2,25 @@
 support.tickets; these only turn HTTP bodies into typed values and back."""
 
 import datetime
+import json
 
 from django.http import QueryDict
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ParseError
 
+from .. import attachments
 from ..conf import public_url
 from ..models import Ticket
 from ..normalise import MAX_EMAIL, MAX_LOCATION, MAX_NAME, MAX_SUBJECT, MAX_TAG, MAX_TAGS
 from ..storable import storage_problem
-from ..tickets import MAX_PAGE_SIZE, PAGE_SIZE
+from ..tickets import MAX_PAGE_SIZE, PAGE_SIZE, TicketRequest
+from ..uploads import TICKET_PART
 from .exceptions import MAX_ECHOED_ID
+from .parsers import parse_int
+
+FILES = "attachments"  # the parts of a multipart body that carry files
 
 
 def wire_fields(data, allowed, json_only=()) -> dict:
@@ -106,6 +114,68 @@ class CreateTicketFormSerializer(CreateTicketSerializer):
 
     tags = None
     info = None
+
+
+@extend_schema_field({"type": "string", "format": "binary"})
+class UploadField(serializers.FileField):
+    """A file part of a multipart body (for the schema: binary, not a URL)."""
+
+
+class CreateTicketMultipartSerializer(serializers.Serializer):
+    """A multipart body (for the schema): the ticket as one JSON part and its files, or
+    (as the original took it) the ticket's fields as form fields and its files."""
+
+    ticket = CreateTicketSerializer(
+        required=False,
+        help_text="The ticket's fields as one JSON object (Content-Type: application/json), "
+        "as the JSON body takes them. Without it the fields come as form fields.",
+    )
+    attachments = serializers.ListField(
+        child=UploadField(),
+        required=False,
+        help_text="The files, each with its file name; their types are read from their content.",
+    )
+
+
+def ticket_fields(request) -> tuple[dict, list]:
+    """The fields of a create request (a dict, as `wire_fields` returns them) and its files.
+
+    A multipart body carries its files as parts `attachments`, and the ticket either as a
+    JSON part `ticket` (a form field, or a file part) or as form fields. Refuses other
+    parts, a `ticket` part beside form fields, and a `ticket` that is not a JSON object.
+    Raises ValidationError, or ParseError for JSON that cannot be read."""
+    allowed, json_only = TicketRequest.field_names(), CreateTicketSerializer.json_only_fields
+    if not (request.content_type or "").startswith("multipart/form-data"):
+        return wire_fields(request.data, allowed, json_only), []
+    posted, files = request.POST, request.FILES
+    errors = {name: [_("Unknown field.")] for name in files if name not in (FILES, TICKET_PART)}
+    if files and not attachments.enabled():
+        errors[FILES] = [_("This desk takes no files.")]
+    if errors:
+        raise serializers.ValidationError(errors)
+    if TICKET_PART not in posted and TICKET_PART not in files:
+        return wire_fields(posted, allowed, json_only), files.getlist(FILES)
+    others = sorted(name for name in posted if name != TICKET_PART)
+    if others or len(posted.getlist(TICKET_PART)) + len(files.getlist(TICKET_PART)) > 1:
+        raise serializers.ValidationError(
+            {
+                name: [_("Send the ticket's fields in the `ticket` part only.")]
+                for name in (others or [TICKET_PART])
+            }
+        )
+    if TICKET_PART in files:
+        raw = files[TICKET_PART].read()
+    else:
+        raw = posted[TICKET_PART].encode("utf-8", "surrogatepass")
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_int=parse_int)
+    except RecursionError:
+        raise ParseError(_("ticket: JSON parse error - nested too deeply.")) from None
+    except ValueError as err:
+        raise ParseError(_("ticket: JSON parse error - %s") % err) from None
+    if not isinstance(data, dict):
+        raise serializers.ValidationError({TICKET_PART: [_("Send the ticket as a JSON object.")]})
+    return wire_fields(data, allowed, json_only), files.getlist(FILES)
 
 
 class ListTicketsSerializer(StrictSerializer):

@@ -2,31 +2,34 @@
 
 import uuid
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiRequest, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import bodies, tickets
+from .. import attachments, bodies, tickets
 from ..conf import public_url
+from ..exceptions import AttachmentsRefused
 from ..models import Ticket
 from ..normalise import TicketRequest
 from ..text import is_blank
+from ..uploads import refusals as uploads_refused
 from .authentication import ApiKeyAuthentication, HasApiKey
 from .exceptions import UnknownCall, exception_handler
 from .parsers import JSONParser
 from .renderers import JSONRenderer
 from .serializers import (
     CreateTicketFormSerializer,
+    CreateTicketMultipartSerializer,
     CreateTicketSerializer,
     ErrorSerializer,
     ListTicketsSerializer,
     TicketListSerializer,
     TicketSerializer,
     TicketUrlSerializer,
-    wire_fields,
+    ticket_fields,
 )
 from .throttling import ApiKeyRateThrottle, ClientRateThrottle
 
@@ -65,10 +68,13 @@ class SupportApiView(APIView):
     def get_exception_handler(self):
         return exception_handler
 
+    #: Whether the call takes files (a multipart body with attachments, support.bodies).
+    takes_files = False
+
     def initial(self, request, *args, **kwargs):
         # Before anything reads the body: an oversized one is never read, a chunked one
         # is read whole (DRF's request wraps Django's, whose body this is).
-        bodies.prepare(request._request)
+        bodies.prepare(request._request, files=self.takes_files)
         super().initial(request, *args, **kwargs)
 
     def perform_authentication(self, request):
@@ -84,12 +90,20 @@ class SupportApiView(APIView):
 
 
 class CreateSupportTicket(SupportApiView):
+    takes_files = True
+
     @extend_schema(
         operation_id="create_support_ticket",
         request={
             "application/json": CreateTicketSerializer,
             "application/x-www-form-urlencoded": CreateTicketFormSerializer,
-            "multipart/form-data": CreateTicketFormSerializer,
+            "multipart/form-data": OpenApiRequest(
+                CreateTicketMultipartSerializer,
+                encoding={
+                    "ticket": {"contentType": "application/json"},
+                    "attachments": {"contentType": "application/octet-stream"},
+                },
+            ),
         },
         responses={
             200: TicketUrlSerializer,
@@ -97,16 +111,28 @@ class CreateSupportTicket(SupportApiView):
             **ERRORS,
         },
         description="File a support ticket. Retrying with the same `id` and content "
-        "returns the same ticket; an `id` already used for other content is a 409.",
+        "(files included) returns the same ticket; an `id` already used for other "
+        "content is a 409.\n\nWith files (an extension of the original call): a "
+        "`multipart/form-data` body whose part `ticket` is the ticket's fields as one JSON "
+        "object (as the JSON body takes them, so `tags` and `info` keep their types) and "
+        "whose parts `attachments` are the files, each with its file name. The JSON is "
+        "held to the body limit (1 MiB by default); files to "
+        "`SUPPORT_ATTACHMENT_MAX_BYTES` each, `SUPPORT_ATTACHMENT_MAX_FILES` and "
+        "`SUPPORT_ATTACHMENT_MAX_TOTAL_BYTES` in all (413 naming the file) and to the "
+        "accepted types, read from their content (400 naming the file). A multipart body "
+        "without a `ticket` part carries the fields as form fields, as the original did.",
     )
     def post(self, request):
-        fields = wire_fields(
-            request.data, TicketRequest.field_names(), CreateTicketSerializer.json_only_fields
-        )
+        fields, files = ticket_fields(request)
+        request.support_fields = fields  # the id to echo in an error
+        uploads, refusals = attachments.check(files, refused=uploads_refused(request._request))
+        if refusals:
+            raise AttachmentsRefused(refusals)
         filed = tickets.file_ticket(
             TicketRequest(**fields),
             channel=Ticket.Channel.API,
             api_key=request.auth,
+            attachments=uploads,
         )
         return Response(
             {

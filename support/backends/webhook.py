@@ -15,6 +15,11 @@ with these headers:
 - `X-Support-Delivery`: the delivery's id, the same on every retry: a receiver that keeps
   the ids it has seen handles each delivery once.
 
+The ticket's `attachments` list the request's files (id, name, content_type, size,
+sha256) with a `url` to fetch each: a signed link that works without any other credential
+for SUPPORT["ATTACHMENT_LINK_SECONDS"] (a week by default) from when the delivery was
+sent; a retry sends fresh links.
+
 A receiver verifies the signature with a constant-time comparison and refuses timestamps
 more than a few minutes old (replays). Any 2xx answer counts as received; a 4xx other than
 408, 409 and 429 is not retried.
@@ -53,6 +58,16 @@ class ForwardBackend(BaseForwardBackend):
     )  # fmt: skip
 
     def build_payload(self, ticket: Ticket, delivery: Delivery) -> bytes:
+        from ..downloads import signed_url
+
+        first = ticket.first_message
+        files = [
+            {
+                "id": str(file.pk), "name": file.name, "content_type": file.content_type,
+                "size": file.size, "sha256": file.sha256, "url": signed_url(file),
+            }
+            for file in (first.attachments.all() if first is not None else [])
+        ]  # fmt: skip
         document = {
             "event": "ticket.created",
             "delivery": delivery.pk,
@@ -69,6 +84,7 @@ class ForwardBackend(BaseForwardBackend):
                 "channel": ticket.channel,
                 "created_at": ticket.created_at.isoformat(),
                 "url": public_url(ticket.requester_path()),
+                "attachments": files,
             },
         }
         return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()

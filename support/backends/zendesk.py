@@ -12,6 +12,12 @@ The requester is set on the ticket itself (name and e-mail, the account id as th
 external id), the desk's ticket id is the Zendesk ticket's external id, and `info` that no
 custom field takes is added as a private note. Creation is idempotent: a retry sends the
 same `Idempotency-Key`, so Zendesk answers with the ticket it already made.
+
+The request's files go first to Zendesk's Uploads API (`POST /api/v2/uploads.json`, one
+call per file, streamed from the attachments' storage), and the tokens it answers with
+on the ticket's first comment. Each token is kept on the delivery as it comes
+(`Delivery.state`), so a retry uploads only what is missing and sends the same create
+call again, which the Idempotency-Key then recognises.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ class ForwardBackend(BaseForwardBackend):
         self.info_fields: dict[str, int] = self.setting("ZENDESK_INFO_FIELDS") or {}
 
     def forward(self, ticket: Ticket, delivery: Delivery) -> ForwardResult:
+        self.upload_tokens = self.upload(ticket, delivery)
         # On a retry after the note failed, the same Idempotency-Key makes Zendesk answer
         # with the ticket it already made, not a new one.
         result = super().forward(ticket, delivery)
@@ -76,9 +83,12 @@ class ForwardBackend(BaseForwardBackend):
         requester = {"name": ticket.requester_name, "email": ticket.requester_email}
         if ticket.account_id:
             requester["external_id"] = str(ticket.account_id)
+        comment = {"body": ticket.description}
+        if getattr(self, "upload_tokens", None):
+            comment["uploads"] = self.upload_tokens
         payload = {
             "subject": ticket.subject,
-            "comment": {"body": ticket.description},
+            "comment": comment,
             "requester": requester,
             "tags": ticket.tags,
             "external_id": str(ticket.pk),
@@ -91,6 +101,34 @@ class ForwardBackend(BaseForwardBackend):
         if custom:
             payload["custom_fields"] = custom
         return {"ticket": payload}
+
+    def upload(self, ticket: Ticket, delivery: Delivery) -> list[str]:
+        """Upload the files of the ticket's request that are not uploaded yet; return the
+        tokens of all of them, in order. Raises DeliveryError."""
+        from ..filestore import storage
+        from ..models import Delivery
+
+        first = ticket.first_message
+        files = list(first.attachments.all()) if first is not None else []
+        tokens = dict(delivery.state.get("zendesk_uploads", {}))
+        for file in files:
+            if str(file.pk) in tokens:
+                continue
+            with storage().open(file.path, "rb") as content:
+                response = self.request(
+                    "POST",
+                    f"{self.base_url}/api/v2/uploads.json",
+                    params={"filename": file.name},
+                    data=content,
+                    headers={"Content-Type": file.content_type},
+                )
+            try:
+                tokens[str(file.pk)] = str(response.json()["upload"]["token"])
+            except (ValueError, KeyError, TypeError) as err:
+                raise DeliveryError(f"Zendesk answered an upload without a token: {err}") from err
+            delivery.state = {**delivery.state, "zendesk_uploads": tokens}
+            Delivery.objects.filter(pk=delivery.pk).update(state=delivery.state)
+        return [tokens[str(file.pk)] for file in files]
 
     def send(self, payload: dict, ticket: Ticket, delivery: Delivery) -> requests.Response:
         return self.request(

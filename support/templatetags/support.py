@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from .. import guards, requester
-from ..forms import TicketForm
+from ..forms import TicketForm, files_context
 
 register = template.Library()
 
@@ -25,7 +25,12 @@ def support_form(context) -> dict:
         identity=requester.form_user(request),
         initial={"token": guards.issue_token(), "location": request.get_full_path()},
     )
-    return {"form": form, "action": reverse("support:new"), "preview": None}
+    return {
+        "form": form,
+        "action": reverse("support:new"),
+        "preview": None,
+        "files": files_context(),
+    }
 
 
 @register.simple_tag(takes_context=True)
