@@ -12,7 +12,12 @@ taken for an empty one. The size limit holds for what is read, not only for what
 Content-Length announces.
 
 Every view of the app that takes a body calls `prepare()` first: the API in its views'
-`initial()`, the requester's pages through `reads_body`.
+`initial()`, the requester's pages through `reads_body`, which support.throttling applies
+to every view of the patterns it wraps (support/urls.py's), so none can be left out.
+
+Whatever the server's input stream raises while the body is read (a client gone, a
+malformed chunk: gunicorn's InvalidChunkSize and the like are no OSError) is a 400 "cut
+off", never a 500.
 """
 
 import codecs
@@ -29,6 +34,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from .conf import get_setting
 from .exceptions import RequestRefused
+from .framing import frameable
 
 CHUNK = 64 * 1024
 # What a declared charset may be: UTF-8, as WHATWG's form encoding and RFC 8259's JSON
@@ -73,6 +79,10 @@ def _prepare(request: HttpRequest) -> None:
             raise RequestRefused(_("The Content-Length header is not a number."), status=400)
         if int(declared) > limit:
             raise _too_large(limit)
+        # Django reads it, as it comes: whatever the server's stream raises is "cut off".
+        stream = getattr(request, "_stream", None)
+        if stream is not None and not isinstance(stream, _GuardedStream):
+            request._stream = _GuardedStream(stream)
         return
     stream = _delimited_input(request)
     if stream is None:
@@ -89,6 +99,32 @@ def _prepare(request: HttpRequest) -> None:
     request.META["CONTENT_LENGTH"] = str(len(body))
 
 
+class _GuardedStream:
+    """A body stream whose every failure is an UnreadablePostError (an OSError, which
+    Django and DRF take for a body cut off), whatever the server's stream raised."""
+
+    def __init__(self, stream: IO[bytes]):
+        self._stream = stream
+
+    def read(self, *args, **kwargs) -> bytes:
+        return self._guarded(self._stream.read, *args, **kwargs)
+
+    def readline(self, *args, **kwargs) -> bytes:
+        return self._guarded(self._stream.readline, *args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+    @staticmethod
+    def _guarded(read, *args, **kwargs) -> bytes:
+        try:
+            return read(*args, **kwargs)
+        except UnreadablePostError:
+            raise
+        except Exception as err:  # any failure of the server's stream
+            raise UnreadablePostError(str(err)) from err
+
+
 def reads_body(view: Callable[..., HttpResponse] | None = None, *, framed=None):
     """Decorate a view of the requester's pages: `prepare()` the body before anything
     reads it, and answer a refused body with a page of the refusal's status.
@@ -96,10 +132,15 @@ def reads_body(view: Callable[..., HttpResponse] | None = None, *, framed=None):
     Django's CSRF middleware reads a form's body before the view runs: the view is
     therefore exempt from the middleware and checked by `csrf_protect` itself, once the
     body is read. `framed` (e.g. support.framing.frameable) is applied to the refusal
-    page too, for views shown in a frame.
+    page too, for views shown in a frame (by default, for a view made `frameable`).
+    Applied once: a view that reads bodies already is returned as it is.
     """
     if view is None:
         return lambda view: reads_body(view, framed=framed)
+    if getattr(view, "support_reads_body", False):
+        return view
+    if framed is None and getattr(view, "support_frameable", False):
+        framed = frameable
     protected = csrf_protect(view)
 
     @csrf_exempt
@@ -122,6 +163,7 @@ def reads_body(view: Callable[..., HttpResponse] | None = None, *, framed=None):
 
         return (framed(page) if framed else page)(request, *args, **kwargs)
 
+    wrapper.support_reads_body = True
     return wrapper
 
 
@@ -155,7 +197,9 @@ def _read_at_most(stream: IO[bytes], limit: int) -> bytes:
     while True:
         try:
             part = stream.read(CHUNK)
-        except OSError as err:  # the client went away, or sent a broken chunk
+        except Exception as err:
+            # The client went away, or sent a broken chunk: gunicorn's InvalidChunkSize,
+            # ChunkMissingTerminator... are no OSError.
             raise RequestRefused(
                 _("The request was cut off. Please send it again."), status=400
             ) from err
