@@ -22,9 +22,11 @@ off", never a 500.
 
 import codecs
 import io
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import IO
+from urllib.parse import unquote_to_bytes
 
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, UnreadablePostError
@@ -42,6 +44,7 @@ CHUNK = 64 * 1024
 # too, as the original's body parser took them. Codecs such as UTF-7 could smuggle in text
 # that no database stores; "rot13" or "zlib" are no text encodings at all.
 FORM_CHARSETS = {"utf-8"}
+_ESCAPED_NON_ASCII = re.compile(r"%[89A-Fa-f][0-9A-Fa-f]")
 JSON_CHARSETS = {"utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"}
 
 
@@ -50,7 +53,8 @@ def prepare(request: HttpRequest) -> None:
     Content-Length: check the declared length and charset, and read a body that has
     none (chunked) into memory. Call it before anything reads the body.
 
-    Raises RequestRefused: 400 for a malformed Content-Length or a body cut off, 411 for
+    Raises RequestRefused: 400 for a malformed Content-Length, a body cut off or a form
+    whose text is not UTF-8 (raw or %-escaped), 411 for
     a body this server cannot delimit, 413 for one over MAX_REQUEST_BYTES, 415 for a
     charset other than UTF-8 (or UTF-16/32 for JSON). Called again on the same request
     (a throttle before the view, then the view), it answers as it did the first time.
@@ -72,7 +76,12 @@ def _prepare(request: HttpRequest) -> None:
             request.encoding = None
         return
     _check_charset(request)
-    limit = get_setting("MAX_REQUEST_BYTES")
+    _delimit(request, get_setting("MAX_REQUEST_BYTES"))
+    if request.content_type == "application/x-www-form-urlencoded":
+        _check_form_text(request)
+
+
+def _delimit(request: HttpRequest, limit: int) -> None:
     declared = request.META.get("CONTENT_LENGTH")
     if declared not in (None, ""):
         if not (declared.isascii() and declared.isdigit()):
@@ -150,9 +159,7 @@ def reads_body(view: Callable[..., HttpResponse] | None = None, *, framed=None):
             prepare(request)
             return protected(request, *args, **kwargs)
         except UnreadablePostError:
-            refusal = RequestRefused(
-                _("The request was cut off. Please send it again."), status=400
-            )
+            refusal = _cut_off()
         except RequestRefused as err:
             refusal = err
 
@@ -183,6 +190,24 @@ def _check_charset(request: HttpRequest) -> None:
         )
 
 
+def _check_form_text(request: HttpRequest) -> None:
+    """Refuse a form whose text is not UTF-8, as sent or once its %-escapes are undone:
+    Django would read the one as Latin-1 and put U+FFFD for the other, changing what was
+    sent without a word."""
+    try:
+        body = request.body
+    except UnreadablePostError as err:
+        raise _cut_off() from err
+    try:
+        text = body.decode("utf-8")
+        # `&` and `=` are ASCII: no UTF-8 sequence spans them, so the whole body decodes
+        # exactly when every name and value does. Only an escaped byte over 0x7F can fail.
+        if _ESCAPED_NON_ASCII.search(text):
+            unquote_to_bytes(text).decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestRefused(_("The form's text is not valid UTF-8."), status=400) from None
+
+
 def _delimited_input(request: HttpRequest) -> IO[bytes] | None:
     """The body as a stream that ends where the body ends, if the server provides one."""
     if isinstance(request, ASGIRequest):
@@ -200,15 +225,17 @@ def _read_at_most(stream: IO[bytes], limit: int) -> bytes:
         except Exception as err:
             # The client went away, or sent a broken chunk: gunicorn's InvalidChunkSize,
             # ChunkMissingTerminator... are no OSError.
-            raise RequestRefused(
-                _("The request was cut off. Please send it again."), status=400
-            ) from err
+            raise _cut_off() from err
         if not part:
             return b"".join(parts)
         size += len(part)
         if size > limit:
             raise _too_large(limit)
         parts.append(part)
+
+
+def _cut_off() -> RequestRefused:
+    return RequestRefused(_("The request was cut off. Please send it again."), status=400)
 
 
 def _too_large(limit: int) -> RequestRefused:
