@@ -158,6 +158,20 @@ def normalise(request: TicketRequest) -> CleanTicket:
     return CleanTicket(ticket_id, account_id, name, email, subject, body, tags, location, info)
 
 
+def identity(email: Any, name: Any, account_id: Any) -> tuple[str, str, uuid.UUID | None]:
+    """Who files a ticket when someone vouches for them (a logged-in user, the platform's
+    signed token), checked by the rules `normalise()` applies to a request's e-mail
+    address, name and account: (the e-mail address normalised, the name or else the
+    e-mail address, the account id or None). Raises TicketInvalid naming the fields at
+    fault (`email_address`, `username`, `account_id`)."""
+    clean = normalise(
+        TicketRequest(
+            email_address=email, username=name, account_id=account_id, subject="-", body="-"
+        )
+    )
+    return clean.email, clean.name, clean.account_id
+
+
 def message_body(value: Any) -> str:
     """Check the body of a message added to a conversation (Markdown or HTML). Raises
     TicketInvalid({"body": [...]}) when it is missing, blank, too long or not storable."""

@@ -111,14 +111,15 @@ def test_embedded_form_refused_is_still_shown_in_the_widget(settings):
     assert "X-Frame-Options" not in refused
 
 
-def token(account: str) -> str:
-    claims = {"email": f"{account}@example.com", "account_id": account, "exp": time.time() + 600}
+def token(name: str, account: str) -> str:
+    claims = {"email": f"{name}@example.com", "account_id": account, "exp": time.time() + 600}
     return jwt.encode(claims, SECRET, "HS256")
 
 
 def test_people_signed_in_by_the_platform_count_per_account():
     client = Client()  # a classroom: everyone behind one address
-    ada, bob = token("ada"), token("bob")
+    ada = token("ada", "0c7ae00c-ea43-4981-b454-90d4a8b1ac47")
+    bob = token("bob", "291f43c1-deae-431c-b763-712307fa6859")
     statuses = [
         # Opened as the widget opens the form: its POST carries the identity.
         client.post("/support/embed/open/", {"identity": identity}).status_code
