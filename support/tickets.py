@@ -14,8 +14,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import deliveries
-from .exceptions import AccountNotAllowed, IdempotencyConflict, TicketInvalid
+from . import deliveries, keys
+from .exceptions import AccountNotAllowed, ApiKeyGone, IdempotencyConflict, TicketInvalid
 from .models import ApiKey, Message, Ticket
 from .normalise import TicketRequest, normalise
 
@@ -33,7 +33,8 @@ def file_ticket(request: TicketRequest, *, channel: str, api_key: ApiKey | None 
 
     Raises TicketInvalid (with messages per field), AccountNotAllowed when `api_key` may
     not act for the account named, IdempotencyConflict when `request.id` names a ticket
-    with other content or of another account.
+    with other content or of another account, ApiKeyGone when `api_key` (a copy from the
+    cache) is no longer stored.
     """
     clean = normalise(request)
     account_id = _resolve_account(clean.account_id, api_key)
@@ -71,6 +72,10 @@ def file_ticket(request: TicketRequest, *, channel: str, api_key: ApiKey | None 
         # or by another ticket, which must not be revealed.
         existing = Ticket.objects.filter(pk=ticket.pk).first()
         if existing is None:
+            # Not the id: the key's row, which the cache still held, is gone.
+            if api_key is not None and not ApiKey.objects.filter(pk=api_key.pk).exists():
+                keys.forget(api_key)
+                raise ApiKeyGone(api_key.prefix) from None
             raise
         if existing.fingerprint != ticket.fingerprint or (
             api_key is not None and not api_key.may_act_for(existing.account_id)

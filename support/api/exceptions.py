@@ -16,7 +16,13 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..exceptions import AccountNotAllowed, IdempotencyConflict, RequestRefused, TicketInvalid
+from ..exceptions import (
+    AccountNotAllowed,
+    ApiKeyGone,
+    IdempotencyConflict,
+    RequestRefused,
+    TicketInvalid,
+)
 from ..storable import storage_problem
 
 logger = logging.getLogger(__name__)
@@ -96,6 +102,10 @@ def _as_api_exception(exc: Exception) -> Exception:
         return AccountForbidden()
     if isinstance(exc, IdempotencyConflict):
         return IdConflict()
+    if isinstance(exc, ApiKeyGone):
+        refused = exceptions.AuthenticationFailed(_("No account found. Is your API key wrong?"))
+        refused.auth_header = 'Basic realm="api"'  # as support.api.authentication asks
+        return refused
     if isinstance(exc, RequestRefused):
         return BodyRefused(exc.message, exc.status)
     if isinstance(exc, RequestDataTooBig):
