@@ -15,3 +15,9 @@ urlpatterns = [
     path("api/v1/", include("support.api.urls")),
     path("support/", include("support.urls")),
 ]
+
+# Django's own 400, 403, 404 and 500 (a Host not allowed, say): JSON under the API.
+handler400 = "support.api.handlers.bad_request"
+handler403 = "support.api.handlers.permission_denied"
+handler404 = "support.api.handlers.page_not_found"
+handler500 = "support.api.handlers.server_error"

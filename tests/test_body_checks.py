@@ -40,7 +40,18 @@ def raw_request(url: str, head: str, body: bytes = b"") -> tuple[int, dict, byte
     head, _, content = answer.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+    if headers.get("transfer-encoding") == "chunked":
+        content = unchunked(content)
     return int(status_line.split()[1]), headers, content
+
+
+def unchunked(content: bytes) -> bytes:
+    body = b""
+    while True:
+        size, _, rest = content.partition(b"\r\n")
+        if not int(size, 16):
+            return body
+        body, content = body + rest[: int(size, 16)], rest[int(size, 16) + 2 :]
 
 
 def ticket_page(url: str, key: str) -> str:
