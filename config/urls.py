@@ -6,7 +6,9 @@ from support.admin.shortcut import view_on_site
 from support.throttling import throttled
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="index.html"), name="home"),
+    # Every page that works for an anonymous visitor is throttled per client: the home page
+    # (it shows the help form, whose token is signed for each visit), the login.
+    path("", throttled(TemplateView.as_view(template_name="index.html")), name="home"),
     # Anyone may try to log in, and each try hashes a password: throttled per client.
     path("admin/login/", throttled(admin.site.login)),
     # Django's "view on site", with a 404 for any id the address may hold (not a 500).
