@@ -208,6 +208,8 @@ class TicketAdmin(TicketExportMixin, CheckedQueryMixin, CappedPaginationMixin, a
 
     def _page_context(self, request, ticket: Ticket) -> dict:
         info = dict(ticket.info or {})
+        messages = list(ticket.messages.all())
+        own = [message for message in messages[1:] if message.author_id == request.user.pk]
         return {
             # The request alone: the location and course are links in the details below.
             "description_html": render_text(ticket.first_message.body),
@@ -216,8 +218,10 @@ class TicketAdmin(TicketExportMixin, CheckedQueryMixin, CappedPaginationMixin, a
             "info_rows": sorted(info.items()),
             "account_html": account_link(ticket.account_id),
             "conversation": [  # what followed the request
-                (message, render_text(message.body)) for message in ticket.messages.all()[1:]
+                (message, render_text(message.body)) for message in messages[1:]
             ],
+            # What this person sent last: the page's script drops a draft kept of it.
+            "last_sent": own[-1].body if own else None,
             "can_answer": self.has_change_permission(request, ticket),
             "requester_page": ticket.requester_path(),
         }
