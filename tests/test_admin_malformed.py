@@ -62,14 +62,20 @@ def test_an_action_on_every_row_of_a_long_search_gives_a_page(staff_client, app_
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("model", LISTS, ids=lambda model: model.__name__)
-@pytest.mark.parametrize("selected", MALFORMED_IDS)
+@pytest.mark.parametrize(
+    ("model", "selected"),
+    [
+        (model, selected)
+        for model in LISTS
+        for selected in MALFORMED_IDS
+        if selected != "1" or model is Ticket  # "1" is an id of the others' lists
+    ],
+    ids=lambda value: value.__name__ if isinstance(value, type) else repr(value)[:12],
+)
 def test_an_action_on_a_malformed_selection_changes_nothing(
     superuser_client, app_data, model, selected
 ):
     page, action = LISTS[model]
-    if selected == "1" and model is not Ticket:
-        pytest.skip("a well-formed id of this list")
     before = list(model.objects.values())
     data = {"action": action, "index": "0", "_selected_action": selected}
 
