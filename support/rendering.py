@@ -1,15 +1,24 @@
 """Turning what requesters and staff write (Markdown or HTML) into safe HTML, in time
-linear in its size.
+linear in its size, and no larger than in proportion to it.
 
 Three steps, each a library whose time grows linearly with what it is given:
 
 1. cmark-gfm (GitHub's Markdown, through cmarkgfm: tables, strikethrough, bare links and
-   e-mail addresses as links) turns Markdown into HTML and passes raw HTML through.
-2. libxml2 (through lxml) reads that HTML into a tree at most MAX_DEPTH elements deep. An
+   e-mail addresses as links) turns Markdown into HTML and passes raw HTML through. It
+   pads every table row to the header's width: tables whose rows could be padded with
+   more cells than the text has characters are shown as text, with a note.
+2. libxml2 (through lxml) reads that HTML, first written again by support.markup in a
+   form with only the tags and attributes the sanitiser keeps (libxml2 and nh3 take time
+   quadratic in one tag's attributes), into a tree at most MAX_DEPTH elements deep. An
    HTML5 tree builder, html5ever under nh3 included, spends time proportional to the size
    times the nesting depth: 200,000 nested `<div>`s or `>` quotes would take it minutes.
-   Nothing a person writes nests that deep; libxml2 stops reading there.
+   Nothing a person writes nests that deep; libxml2 stops reading there. The tree is
+   written so that an HTML5 parser reads it as it is (support.markup.shaped).
 3. nh3 (ammonia) keeps only harmless elements, attributes and URLs.
+
+What a text shows is at most MAX_GROWTH characters per character written (plus
+GROWTH_ALLOWANCE); one that would show more is shown as it was sent, with a note.
+`shows_nothing(text)` says whether a text, so rendered, shows a reader anything.
 
 The result is one closed `<article>`: nothing a message leaves open (a list, a table, a
 code fence) reaches the page around it, and an `<li>` in it cannot close a list item of
