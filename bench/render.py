@@ -1,6 +1,6 @@
 """How long rendering a requester's text (Markdown or HTML) takes, for the worst shapes we
 know, at 10, 100 and 1,024 KiB: time must grow about linearly with size (each 10x step in
-size at most 15x in time).
+size at most 15x in time), and the HTML in proportion to the text.
 
     .venv/bin/python bench/render.py [--shapes bare-urls,nested-divs] [--runs 3]
 
@@ -15,7 +15,9 @@ Reading the ratios: a quadratic term shows as about 100x per 10x step. Between 1
 100 KiB, and on a loaded machine, a linear C parser can show 15-30x: its data (a cmark
 node is ~100 bytes per few characters) leave the CPU's caches there. Doubling the size
 above 256 KiB costs about 2x for every shape (1.3-3x as measured on a loaded machine).
-The script fails (exit 1) on a step over 50x, which no linear renderer shows.
+The script fails (exit 1) on a step over 50x, which no linear renderer shows. The last
+column is the most characters of HTML one character of the shape gave (at any size): what
+is shown stays in proportion to what was written.
 """
 
 import argparse
@@ -84,23 +86,74 @@ SHAPES = {
     "entities": lambda n: repeat("&a", n),
     "nbsp-text": lambda n: repeat("\xa0a", n),
     "long-attribute": lambda n: '<a href="http://x" title="' + repeat("\xa0&", n) + '">x</a>',
+    # One tag with many attributes: libxml2 and html5ever check each against every other.
+    "attribute-many": lambda n: "<span " + " ".join(f"a{i}=b" for i in range(n // 8)) + ">x",
+    "attribute-same": lambda n: "<span " + repeat("a=b ", n) + ">x",
+    "attribute-quoted-gt": lambda n: "<span " + repeat('a=">" ', n) + ">x",
+    # The same, hidden from a tokenizer that does not read comments or raw text as HTML5.
+    "attribute-after-comment": lambda n: (
+        '<!-- <a title=" -->' + "<span " + " ".join(f"a{i}" for i in range(n // 7)) + '>"'
+    ),
+    "attribute-after-textarea": lambda n: (
+        '<textarea><a title="</textarea>' + "<span " + " ".join(f"a{i}" for i in range(n // 7))
+    ),
+    # Tables: cmark-gfm pads each row to the header's width.
+    "table-wide": lambda n: "|a" * 500 + "|\n" + "|-" * 500 + "|\n" + repeat("x\n", n - 2004),
+    "table-wide-at-cap": lambda n: "|a" * 64 + "|\n" + "|-" * 64 + "|\n" + repeat("x\n", n - 258),
+    "table-few-columns": lambda n: "|a|b|c|\n|-|:-:|-:|\n" + repeat("x\n", n),
+    "table-short-rows": lambda n: "|a" * 2000 + "|\n" + "|-" * 2000 + "|\n" + repeat("x\n", n),
+    # Formatting an HTML5 parser closes and opens again for every block after it.
+    "formatting-replay": lambda n: "<b><i><u><s><em><strong><code>" * 10 + repeat("<p>x", n),
+    "formatting-replay-distinct": lambda n: (
+        "".join(f'<a title="{i}">' for i in range(200)) + repeat("<p>x", n)
+    ),
+    "list-item-replay": lambda n: "<ul><li>" + "<b><i><u><s>" * 5 + repeat("<li>x", n),
+    "definition-replay": lambda n: "<dl><dd>" + "<b><i><u><s>" * 5 + repeat("<dt>x", n),
+    "heading-replay": lambda n: "<b><i>" * 10 + repeat("<h1>x", n),
+    "paragraph-chain": lambda n: "<p><b>" * 120 + repeat("<p>x", n),
+    "table-foster": lambda n: "<table>" + repeat("x<b>", n),
+    "table-nest": lambda n: repeat("<table><tr><td>", n),
+    "anchors-nested": lambda n: repeat('<a href="http://x">', n),
+    "close-tags": lambda n: repeat("</b>", n),
+    "tags-distinct": lambda n: "".join(f"<x{i}>" for i in range(n // 8)),
+    "select-options": lambda n: "<select>" + repeat("<option>", n),
+    "svg-nest": lambda n: "<svg>" + repeat("<g>", n),
+    # More of Markdown's and HTML's odd corners.
+    "list-markers-line": lambda n: repeat("- ", n) + "a",
+    "quote-list-mix": lambda n: repeat("> - ", n) + "a",
+    "www-parens": lambda n: "www.a" + "(" * n,
+    "url-parens": lambda n: "http://a.b/" + "(" * (n // 2) + ")" * (n // 2),
+    "unclosed-declarations": lambda n: repeat("<!A ", n),
+    "unclosed-instructions": lambda n: repeat("<?", n),
+    "unclosed-cdata": lambda n: repeat("<![CDATA[", n),
+    "tag-attributes-unclosed": lambda n: repeat("<a b ", n),
+    "tag-names-run": lambda n: repeat("<b", n),
+    "backticks-varied": lambda n: "".join("`" * (i % 50 + 1) + "a" for i in range(n // 27))[:n],
+    "strike-nested": lambda n: "~~a " * (n // 8) + " a~~" * (n // 8),
+    "entity-numeric": lambda n: repeat("&#9999999;", n),
+    "emails-many-at": lambda n: repeat("a@", n),
+    "www-dots": lambda n: "www." + repeat("a.", n),
+    "lazy-continuation": lambda n: "> a\n" + repeat("b\n", n),
+    "reference-long-url": lambda n: "[a]: http://x/" + "a" * 4000 + "\n\n" + repeat("[a]", n),
+    "nbsp-entities": lambda n: repeat("&nbsp;", n),
 }
 
 
-def timed(text: str, runs: int) -> float:
-    """CPU seconds of the best of `runs` renders: other processes on the machine (the
-    tests, a database) lengthen wall-clock time, not this."""
+def timed(text: str, runs: int) -> tuple[float, float]:
+    """CPU seconds of the best of `runs` renders (other processes on the machine, the
+    tests, a database, lengthen wall-clock time, not this), and how many characters the
+    render gave per character of `text`."""
     best = float("inf")
     gc.collect()
     gc.disable()
     try:
         for _ in range(runs):
             start = time.process_time()
-            rendering._render(text)  # uncached: render_text answers repeats from a cache
+            html = rendering._render(text)  # uncached: render_text answers repeats from a cache
             best = min(best, time.process_time() - start)
     finally:
         gc.enable()
-    return best
+    return best, len(html) / len(text)
 
 
 def main() -> None:
@@ -111,23 +164,32 @@ def main() -> None:
     names = args.shapes.split(",") if args.shapes else list(SHAPES)
 
     header = "".join(f"{f'{size // KIB} KiB':>10}" for size in SIZES)
-    print(f"{'shape':22}{header}{'x10':>8}{'x10':>8}")
+    print(f"{'shape':28}{header}{'x10':>8}{'x10':>8}{'out/in':>8}")
     worst = {size: (0.0, "") for size in SIZES}
-    steepest = 0.0
+    steepest, largest = 0.0, (0.0, "")
     for name in names:
         # Small sizes take milliseconds: more runs for a stable best.
-        times = [timed(SHAPES[name](size), args.runs * max(1, 100 * KIB // size)) for size in SIZES]
+        measured = [
+            timed(SHAPES[name](size), args.runs * max(1, 100 * KIB // size)) for size in SIZES
+        ]
+        times = [seconds for seconds, _growth in measured]
+        growth = max(growth for _seconds, growth in measured)
         ratios = [b / max(a, 1e-6) for a, b in itertools.pairwise(times)]
         steepest = max(steepest, *ratios)
+        largest = max(largest, (growth, name))
         for size, seconds in zip(SIZES, times):
             worst[size] = max(worst[size], (seconds, name))
         cells = "".join(f"{seconds:9.3f}s" for seconds in times)
-        print(f"{name:22}{cells}{ratios[0]:7.1f}x{ratios[1]:7.1f}x", flush=True)
+        print(f"{name:28}{cells}{ratios[0]:7.1f}x{ratios[1]:7.1f}x{growth:7.1f}x", flush=True)
     print()
     for size in SIZES:
         seconds, name = worst[size]
         print(f"worst at {size // KIB:>5} KiB: {seconds:.3f} s ({name})")
     print(f"steepest 10x step: {steepest:.1f}x (aim: at most 15x; quadratic: about 100x)")
+    print(
+        f"most output per character: {largest[0]:.1f} ({largest[1]}; at most "
+        f"{rendering.MAX_GROWTH} past {rendering.GROWTH_ALLOWANCE:,} characters)"
+    )
     if steepest > 50:
         sys.exit(1)
 

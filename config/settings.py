@@ -199,9 +199,25 @@ LOGGING = {
     "disable_existing_loggers": False,
     # Django logs the path of every 4xx and 5xx: hide the secrets of ticket links in it.
     "filters": {"redact": {"()": "support.logs.RedactSecrets"}},
-    "formatters": {"level": {"format": "%(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "level": {"format": "%(levelname)s %(name)s: %(message)s"},
+        # The development server's request lines, as Django writes them.
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["redact"], "formatter": "level"}
+        "console": {"class": "logging.StreamHandler", "filters": ["redact"], "formatter": "level"},
+        "server": {"class": "logging.StreamHandler", "filters": ["redact"], "formatter": "server"},
     },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+    # Django's own handlers (its console while DEBUG is on, the development server's request
+    # lines, mail to ADMINS) would write paths as they are: every record of Django's goes
+    # through the handlers above instead.
+    "loggers": {
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": ["server"], "propagate": False},
+    },
 }

@@ -12,7 +12,12 @@ taken for an empty one. The size limit holds for what is read, not only for what
 Content-Length announces.
 
 Every view of the app that takes a body calls `prepare()` first: the API in its views'
-`initial()`, the requester's pages through `reads_body`.
+`initial()`, the requester's pages through `reads_body`, which support.throttling applies
+to every view of the patterns it wraps (support/urls.py's), so none can be left out.
+
+Whatever the server's input stream raises while the body is read (a client gone, a
+malformed chunk: gunicorn's InvalidChunkSize and the like are no OSError) is a 400 "cut
+off", never a 500.
 
 A view that takes files (`prepare(request, files=True)`, `reads_body(files=True)`) takes a
 multipart body of up to MAX_REQUEST_BYTES of text plus the attachments' limits; its files
@@ -22,22 +27,23 @@ and its text is still held to MAX_REQUEST_BYTES.
 
 import codecs
 import io
+import re
 import tempfile
 from collections.abc import Callable
 from functools import wraps
 from typing import IO
+from urllib.parse import unquote_to_bytes
 
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, UnreadablePostError
-from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from . import uploads
 from .conf import get_setting
 from .exceptions import RequestRefused
-from .uploads import AttachmentUploadHandler, limit_text
+from .framing import frameable
 
 CHUNK = 64 * 1024
 # What a declared charset may be: UTF-8, as WHATWG's form encoding and RFC 8259's JSON
@@ -45,6 +51,7 @@ CHUNK = 64 * 1024
 # too, as the original's body parser took them. Codecs such as UTF-7 could smuggle in text
 # that no database stores; "rot13" or "zlib" are no text encodings at all.
 FORM_CHARSETS = {"utf-8"}
+_ESCAPED_NON_ASCII = re.compile(r"%[89A-Fa-f][0-9A-Fa-f]")
 JSON_CHARSETS = {"utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"}
 
 
@@ -57,8 +64,8 @@ def prepare(request: HttpRequest, *, files: bool = False) -> None:
     attachments' limits; it is parsed here, its files to disk within those limits
     (support.uploads), and its text must stay within MAX_REQUEST_BYTES.
 
-    Raises RequestRefused: 400 for a malformed Content-Length or a body cut off, 411 for
-    a body this server cannot delimit, 413 for one over MAX_REQUEST_BYTES, 415 for a
+    Raises RequestRefused: 400 for a malformed Content-Length, a body cut off or a form
+    whose text is not UTF-8 (raw or %-escaped), 411 for a body this server cannot delimit, 413 for one over MAX_REQUEST_BYTES, 415 for a
     charset other than UTF-8 (or UTF-16/32 for JSON). Called again on the same request
     (a throttle before the view, then the view), it answers as it did the first time.
     """
@@ -68,7 +75,7 @@ def prepare(request: HttpRequest, *, files: bool = False) -> None:
     if getattr(request, "_support_body_prepared", False):
         return
     try:
-        _prepare(request, files=files and _takes_files(request))
+        _prepare(request, files=files and uploads.takes_files(request))
     except RequestRefused as err:
         request._support_body_refused = err
         raise
@@ -82,15 +89,25 @@ def _prepare(request: HttpRequest, *, files: bool) -> None:
             request.encoding = None
         return
     _check_charset(request)
-    limit = files_limit() if files else get_setting("MAX_REQUEST_BYTES")
+    limit = uploads.files_limit() if files else get_setting("MAX_REQUEST_BYTES")
+    _delimit(request, limit, files=files)
+    if files:
+        uploads.parse_files(request)
+    elif request.content_type == "application/x-www-form-urlencoded":
+        _check_form_text(request)
+
+
+def _delimit(request: HttpRequest, limit: int, *, files: bool) -> None:
     declared = request.META.get("CONTENT_LENGTH")
     if declared not in (None, ""):
         if not (declared.isascii() and declared.isdigit()):
             raise RequestRefused(_("The Content-Length header is not a number."), status=400)
         if int(declared) > limit:
-            raise _files_too_large() if files else _too_large(limit)
-        if files:
-            _parse_files(request)
+            raise uploads.files_too_large() if files else _too_large(limit)
+        # Django reads it, as it comes: whatever the server's stream raises is "cut off".
+        stream = getattr(request, "_stream", None)
+        if stream is not None and not isinstance(stream, _GuardedStream):
+            request._stream = _GuardedStream(stream)
         return
     stream = _delimited_input(request)
     if stream is None:
@@ -105,13 +122,38 @@ def _prepare(request: HttpRequest, *, files: bool) -> None:
         spooled, size = _spool_at_most(stream, limit)
         request._stream, request._read_started = spooled, False
         request.META["CONTENT_LENGTH"] = str(size)
-        _parse_files(request)
         return
     body = _read_at_most(stream, limit)
     # What Django reads the body from, and what it and DRF size it by.
     request._stream = io.BytesIO(body)
     request._read_started = False
     request.META["CONTENT_LENGTH"] = str(len(body))
+
+
+class _GuardedStream:
+    """A body stream whose every failure is an UnreadablePostError (an OSError, which
+    Django and DRF take for a body cut off), whatever the server's stream raised."""
+
+    def __init__(self, stream: IO[bytes]):
+        self._stream = stream
+
+    def read(self, *args, **kwargs) -> bytes:
+        return self._guarded(self._stream.read, *args, **kwargs)
+
+    def readline(self, *args, **kwargs) -> bytes:
+        return self._guarded(self._stream.readline, *args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+    @staticmethod
+    def _guarded(read, *args, **kwargs) -> bytes:
+        try:
+            return read(*args, **kwargs)
+        except UnreadablePostError:
+            raise
+        except Exception as err:  # any failure of the server's stream
+            raise UnreadablePostError(str(err)) from err
 
 
 def reads_body(view: Callable[..., HttpResponse] | None = None, *, framed=None, files=False):
@@ -123,10 +165,15 @@ def reads_body(view: Callable[..., HttpResponse] | None = None, *, framed=None, 
     Django's CSRF middleware reads a form's body before the view runs: the view is
     therefore exempt from the middleware and checked by `csrf_protect` itself, once the
     body is read. `framed` (e.g. support.framing.frameable) is applied to the refusal
-    page too, for views shown in a frame.
+    page too, for views shown in a frame (by default, for a view made `frameable`).
+    Applied once: a view that reads bodies already is returned as it is.
     """
     if view is None:
         return lambda view: reads_body(view, framed=framed, files=files)
+    if getattr(view, "support_reads_body", False):
+        return view
+    if framed is None and getattr(view, "support_frameable", False):
+        framed = frameable
     protected = csrf_protect(view)
 
     @csrf_exempt
@@ -136,9 +183,7 @@ def reads_body(view: Callable[..., HttpResponse] | None = None, *, framed=None, 
             prepare(request, files=files)
             return protected(request, *args, **kwargs)
         except UnreadablePostError:
-            refusal = RequestRefused(
-                _("The request was cut off. Please send it again."), status=400
-            )
+            refusal = _cut_off()
         except RequestRefused as err:
             refusal = err
 
@@ -149,6 +194,7 @@ def reads_body(view: Callable[..., HttpResponse] | None = None, *, framed=None, 
 
         return (framed(page) if framed else page)(request, *args, **kwargs)
 
+    wrapper.support_reads_body = True
     wrapper.support_reads_files = files
     return wrapper
 
@@ -156,44 +202,6 @@ def reads_body(view: Callable[..., HttpResponse] | None = None, *, framed=None, 
 def reads_files(view: Callable[..., HttpResponse]) -> bool:
     """Whether `view` takes attachments (made by `reads_body(files=True)`)."""
     return getattr(view, "support_reads_files", False)
-
-
-def files_limit() -> int:
-    """The largest body a view that takes files reads: the text's limit, the files'
-    together, and room for each part's headers."""
-    parts = get_setting("ATTACHMENT_MAX_FILES") + 2
-    return (
-        get_setting("MAX_REQUEST_BYTES") + get_setting("ATTACHMENT_MAX_TOTAL_BYTES") + parts * 1024
-    )
-
-
-def _takes_files(request: HttpRequest) -> bool:
-    return request.content_type == "multipart/form-data" and get_setting("ATTACHMENT_MAX_FILES") > 0
-
-
-def _parse_files(request: HttpRequest) -> None:
-    """Parse a multipart body now, its files to disk within the attachments' limits; what
-    Django refuses in it is a RequestRefused, and so is text over MAX_REQUEST_BYTES."""
-    request.upload_handlers = [AttachmentUploadHandler(request)]
-    try:
-        request.POST  # noqa: B018  (parses the body, files included)
-    except (RequestDataTooBig, MultiPartParserError, UnreadablePostError) as err:
-        request._mark_post_parse_error()
-        if isinstance(err, RequestDataTooBig):
-            raise _text_too_large() from err
-        raise RequestRefused(
-            _("The request was cut off or is not valid multipart."), status=400
-        ) from err
-    except (TooManyFieldsSent, TooManyFilesSent) as err:
-        request._mark_post_parse_error()
-        raise RequestRefused(_("The request has too many fields or files."), status=400) from err
-    text = sum(
-        len(key.encode()) + len(value.encode())
-        for key, values in request.POST.lists()
-        for value in values
-    )
-    if text > get_setting("MAX_REQUEST_BYTES"):
-        raise _text_too_large()
 
 
 def _check_charset(request: HttpRequest) -> None:
@@ -212,6 +220,24 @@ def _check_charset(request: HttpRequest) -> None:
         )
 
 
+def _check_form_text(request: HttpRequest) -> None:
+    """Refuse a form whose text is not UTF-8, as sent or once its %-escapes are undone:
+    Django would read the one as Latin-1 and put U+FFFD for the other, changing what was
+    sent without a word."""
+    try:
+        body = request.body
+    except UnreadablePostError as err:
+        raise _cut_off() from err
+    try:
+        text = body.decode("utf-8")
+        # `&` and `=` are ASCII: no UTF-8 sequence spans them, so the whole body decodes
+        # exactly when every name and value does. Only an escaped byte over 0x7F can fail.
+        if _ESCAPED_NON_ASCII.search(text):
+            unquote_to_bytes(text).decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestRefused(_("The form's text is not valid UTF-8."), status=400) from None
+
+
 def _delimited_input(request: HttpRequest) -> IO[bytes] | None:
     """The body as a stream that ends where the body ends, if the server provides one."""
     if isinstance(request, ASGIRequest):
@@ -226,10 +252,10 @@ def _read_at_most(stream: IO[bytes], limit: int) -> bytes:
     while True:
         try:
             part = stream.read(CHUNK)
-        except OSError as err:  # the client went away, or sent a broken chunk
-            raise RequestRefused(
-                _("The request was cut off. Please send it again."), status=400
-            ) from err
+        except Exception as err:
+            # The client went away, or sent a broken chunk: gunicorn's InvalidChunkSize,
+            # ChunkMissingTerminator... are no OSError.
+            raise _cut_off() from err
         if not part:
             return b"".join(parts)
         size += len(part)
@@ -245,43 +271,21 @@ def _spool_at_most(stream: IO[bytes], limit: int) -> tuple[IO[bytes], int]:
     while True:
         try:
             part = stream.read(CHUNK)
-        except OSError as err:
+        except Exception as err:  # as in _read_at_most
             spooled.close()
-            raise RequestRefused(
-                _("The request was cut off. Please send it again."), status=400
-            ) from err
+            raise _cut_off() from err
         if not part:
             spooled.seek(0)
             return spooled, size
         size += len(part)
         if size > limit:
             spooled.close()
-            raise _files_too_large()
+            raise uploads.files_too_large()
         spooled.write(part)
 
 
-def _files_too_large() -> RequestRefused:
-    return RequestRefused(
-        _(
-            "The request is too large: send files of %(file)s at most, %(total)s in all, "
-            "with at most %(text)s of text."
-        )
-        % {
-            "file": limit_text(get_setting("ATTACHMENT_MAX_BYTES")),
-            "total": limit_text(get_setting("ATTACHMENT_MAX_TOTAL_BYTES")),
-            "text": limit_text(get_setting("MAX_REQUEST_BYTES")),
-        },
-        status=413,
-    )
-
-
-def _text_too_large() -> RequestRefused:
-    limit = get_setting("MAX_REQUEST_BYTES")
-    return RequestRefused(
-        _("The text of the request is too large: send at most %d bytes of it (files apart).")
-        % limit,
-        status=413,
-    )
+def _cut_off() -> RequestRefused:
+    return RequestRefused(_("The request was cut off. Please send it again."), status=400)
 
 
 def _too_large(limit: int) -> RequestRefused:

@@ -60,7 +60,10 @@ def namespace() -> str:
 def key(kind: str, *parts: object) -> str:
     """The cache key of the thing `parts` name (e.g. key("api-key", hashed_key))."""
     shown = [
-        part if _PLAIN_PART.fullmatch(part) else hashlib.sha256(part.encode()).hexdigest()
+        part
+        if _PLAIN_PART.fullmatch(part)
+        # Any text has a digest, a lone surrogate too (it never reaches a database).
+        else hashlib.sha256(part.encode("utf-8", "surrogatepass")).hexdigest()
         for part in map(str, parts)
     ]
     return ":".join(["support", namespace(), kind, *shown])

@@ -38,6 +38,11 @@ class AccountNotAllowed(SupportError):
     """The caller may not act for the account it named."""
 
 
+class ApiKeyGone(SupportError):
+    """The API key the caller authenticated with is no longer stored (deleted in SQL while
+    a copy of it was in the cache): nothing can be filed under it."""
+
+
 class IdempotencyConflict(SupportError):
     """A ticket with this id exists, with other content or for another account."""
 

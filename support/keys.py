@@ -93,6 +93,11 @@ def authenticate(raw: str) -> ApiKey | None:
     return key
 
 
+def forget(key: ApiKey) -> None:
+    """Drop the cache's copy of `key`: the next use reads the database."""
+    cache.delete(cache.key("api-key", key.hashed_key))
+
+
 def revoke(key: ApiKey) -> None:
     """Revoke `key`: from now on it authenticates nothing, here and in every process that
     shares the cache (a key revoked in SQL instead stops within API_KEY_CACHE_SECONDS).
@@ -100,4 +105,4 @@ def revoke(key: ApiKey) -> None:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=key.revoked_at)
-    cache.delete(cache.key("api-key", key.hashed_key))
+    forget(key)

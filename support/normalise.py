@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
-from . import links
+from . import links, rendering
 from .conf import site_url
 from .exceptions import TicketInvalid
 from .storable import storage_problem
@@ -136,6 +136,8 @@ def normalise(request: TicketRequest) -> CleanTicket:
         fail("subject", _("Keep the subject under %d characters.") % MAX_SUBJECT)
 
     body = text("body", required=True)
+    if body and rendering.shows_nothing(body):
+        fail("body", _("This field may not be blank."))
 
     name = text("username").strip() or email  # blank: the e-mail address
     if len(name) > MAX_NAME:
@@ -163,9 +165,26 @@ def normalise(request: TicketRequest) -> CleanTicket:
     return CleanTicket(ticket_id, account_id, name, email, subject, body, tags, location, info)
 
 
+def identity(email: Any, name: Any, account_id: Any) -> tuple[str, str, uuid.UUID | None]:
+    """Who files a ticket when someone vouches for them (a logged-in user, the platform's
+    signed token), checked by the rules `normalise()` applies to a request's e-mail
+    address, name and account: (the e-mail address normalised, the name or else the
+    e-mail address, the account id or None). Raises TicketInvalid naming the fields at
+    fault (`email_address`, `username`, `account_id`)."""
+    # A request of these three and a subject and body that pass, so that the rules are
+    # normalise()'s own, not a copy.
+    clean = normalise(
+        TicketRequest(
+            email_address=email, username=name, account_id=account_id, subject="x", body="x"
+        )
+    )
+    return clean.email, clean.name, clean.account_id
+
+
 def message_body(value: Any) -> str:
     """Check the body of a message added to a conversation (Markdown or HTML). Raises
-    TicketInvalid({"body": [...]}) when it is missing, blank, too long or not storable."""
+    TicketInvalid({"body": [...]}) when it is missing, too long, not storable, or blank
+    as shown (support.rendering.shows_nothing: `&nbsp;`, `<p></p>`, `[](#)`...)."""
     if not isinstance(value, str):
         problem = _("Write a message.")
     else:
@@ -174,6 +193,8 @@ def message_body(value: Any) -> str:
             problem = _("Write a message.")
         elif problem is None and len(value) > MAX_MESSAGE:
             problem = _("Keep the message under %d characters.") % MAX_MESSAGE
+        elif problem is None and rendering.shows_nothing(value):
+            problem = _("Write a message.")
     if problem:
         raise TicketInvalid({"body": [problem]})
     return value

@@ -1,15 +1,24 @@
 """Turning what requesters and staff write (Markdown or HTML) into safe HTML, in time
-linear in its size.
+linear in its size, and no larger than in proportion to it.
 
 Three steps, each a library whose time grows linearly with what it is given:
 
 1. cmark-gfm (GitHub's Markdown, through cmarkgfm: tables, strikethrough, bare links and
-   e-mail addresses as links) turns Markdown into HTML and passes raw HTML through.
-2. libxml2 (through lxml) reads that HTML into a tree at most MAX_DEPTH elements deep. An
+   e-mail addresses as links) turns Markdown into HTML and passes raw HTML through. It
+   pads every table row to the header's width: tables whose rows could be padded with
+   more cells than the text has characters are shown as text, with a note.
+2. libxml2 (through lxml) reads that HTML, first written again by support.markup in a
+   form with only the tags and attributes the sanitiser keeps (libxml2 and nh3 take time
+   quadratic in one tag's attributes), into a tree at most MAX_DEPTH elements deep. An
    HTML5 tree builder, html5ever under nh3 included, spends time proportional to the size
    times the nesting depth: 200,000 nested `<div>`s or `>` quotes would take it minutes.
-   Nothing a person writes nests that deep; libxml2 stops reading there.
+   Nothing a person writes nests that deep; libxml2 stops reading there. The tree is
+   written so that an HTML5 parser reads it as it is (support.markup.shaped).
 3. nh3 (ammonia) keeps only harmless elements, attributes and URLs.
+
+What a text shows is at most MAX_GROWTH characters per character written (plus
+GROWTH_ALLOWANCE); one that would show more is shown as it was sent, with a note.
+`shows_nothing(text)` says whether a text, so rendered, shows a reader anything.
 
 The result is one closed `<article>`: nothing a message leaves open (a list, a table, a
 code fence) reaches the page around it, and an `<li>` in it cannot close a list item of
@@ -20,10 +29,9 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
+from html import unescape
 
 import cmarkgfm
-import lxml.etree
-import lxml.html
 import nh3
 from cmarkgfm.cmark import Options
 from django.utils.html import format_html
@@ -31,32 +39,31 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em",
-    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre",
-    "s", "span", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "u",
-    "ul",
-}  # fmt: skip
-ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "abbr": {"title"},
-    "img": {"src", "alt", "title"},
-    "td": {"align"},
-    "th": {"align"},
-}
+from . import markup
+from .markup import ALLOWED_TAGS
+from .text import is_blank
+
+ALLOWED_ATTRIBUTES = {tag: set(names) for tag, names in markup.ALLOWED_ATTRIBUTES.items()}
 URL_SCHEMES = {"http", "https", "mailto"}
 # GitHub's extensions, less `tagfilter` (nh3 removes those tags) and `tasklist` (no forms).
 EXTENSIONS = ["table", "strikethrough", "autolink"]
-# libxml2's own limit for HTML, fixed (short of XML_PARSE_HUGE); browsers stop at 512.
-MAX_DEPTH = 256
-# nh3's time grows with the square of one text's or attribute's length (see _shaped).
-MAX_TEXT = 1000
-MAX_ATTRIBUTE = 4096
-# Elements whose content HTML reads as text; nh3 removes them and keeps the text.
-RAW_TEXT = {"iframe", "noembed", "noframes", "noscript", "plaintext", "template", "textarea",
-            "title", "xmp"}  # fmt: skip
-# What XML 1.0 (so libxml2's tree) cannot hold: C0 controls but tab, LF and CR; U+FFFE/F.
-_UNSHOWABLE = dict.fromkeys([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF])
+# cmark-gfm pads every row of a table to the header's width: 500 columns and 3,000 rows of
+# "x" are 8 KB that make 1.5 million cells. Tables are shown as their text when one is
+# wider than this, or when the cells its rows could be padded with (columns times lines)
+# would outnumber the characters written.
+MAX_TABLE_COLUMNS = 64
+# A delimiter row (|---|:-:|...): its cells, separated by pipes. Possessive: each run is
+# read once, so finding the widest is linear.
+_DELIMITER_CELLS = re.compile(r"(?:\|[ \t\v\f]*+:?-++:?[ \t\v\f]*+)++")
+# The empty cells cmark-gfm adds at the end of a row shorter than its header: dropped, so
+# that what a table shows is in proportion to what was written (a browser draws a short
+# row as well). Read once each: the run, then whether a row's end follows.
+_PADDING = re.compile(r'((?:<td(?: align="(?:left|center|right)")?></td>\n)++)(</tr>)?')
+# Whatever a text is, what is shown of it is at most this many characters per character
+# written (a table of one-character cells, aligned: ~15; links found in text: ~8), plus
+# this many; a text that would make more is shown as it was sent, with a note.
+MAX_GROWTH = 20
+GROWTH_ALLOWANCE = 10_000
 _NONCHARACTER_REFERENCE = re.compile(r"&#(?:[xX]0*[fF]{3}[eEfF]|0*6553[45]);")
 # Rendered texts kept per process, by content hash and language, up to this many characters
 # in all: a ticket's page and its e-mails render the same stored text again and again.
@@ -95,75 +102,59 @@ def _render(text: str) -> SafeString:
     # cmark-gfm reads UTF-8; a lone surrogate (which no database stores) becomes "?".
     # Control characters (a terminal's colour codes in a pasted log) show as nothing in a
     # browser, and libxml2 holds no text with them: they go.
-    text = text.encode("utf-8", "replace").decode("utf-8").translate(_UNSHOWABLE)
+    text = text.encode("utf-8", "replace").decode("utf-8").translate(markup.UNSHOWABLE)
     # cmark-gfm writes a reference to U+FFFE or U+FFFF as bytes that are not UTF-8.
     text = _NONCHARACTER_REFERENCE.sub("\ufffd", text)
-    markup = cmarkgfm.markdown_to_html_with_extensions(
-        text, options=Options.CMARK_OPT_UNSAFE, extensions=EXTENSIONS
+    notes = []
+    extensions = EXTENSIONS
+    widest = _widest_table(text)
+    if widest > MAX_TABLE_COLUMNS or widest * text.count("\n") > len(text) + 1000:
+        extensions = [name for name in EXTENSIONS if name != "table"]
+        notes.append(_("[The tables are shown as text: one has more columns than its rows fill.]"))
+    html = cmarkgfm.markdown_to_html_with_extensions(
+        text, options=Options.CMARK_OPT_UNSAFE, extensions=extensions
     )
-    markup, cut = _shaped(markup)
+    html = _PADDING.sub(lambda row: "</tr>" if row.group(2) else row.group(0), html)
+    html, cut = markup.shaped(markup.canonical(html))
+    if cut:
+        notes.append(_("[The rest is not shown: it is nested too deeply.]"))
     clean = nh3.clean(
-        markup,
-        tags=ALLOWED_TAGS,
+        html,
+        tags=set(ALLOWED_TAGS),
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
     )
-    note = format_html(
-        '<p class="markup-cut">{}</p>', _("[The rest is not shown: it is nested too deeply.]")
-    ) if cut else ""  # fmt: skip
-    return mark_safe(f'<article class="markup">{clean}{note}</article>')
+    if len(clean) > MAX_GROWTH * len(text) + GROWTH_ALLOWANCE:
+        # A shape that no rule above keeps in proportion: the text as it was sent.
+        clean = format_html('<pre class="markup-plain">{}</pre>', text)
+        notes = [_("[This message is shown as it was sent: formatted, it would be too large.]")]
+    shown = "".join(format_html('<p class="markup-cut">{}</p>', note) for note in notes)
+    return mark_safe(f'<article class="markup">{clean}{shown}</article>')
 
 
-def _shaped(markup: str) -> tuple[str, bool]:
-    """`markup` read into a tree at most MAX_DEPTH deep, shaped so that nh3 takes linear
-    time, and written out again; and whether anything was cut to keep it so deep.
-
-    nh3 takes time quadratic in the length of one text or attribute holding many
-    characters it escapes (`&`, U+00A0): long texts are split with empty comments (which
-    nh3 removes), longer attributes dropped. Raw-text elements, which nh3 removes, go now:
-    scripts and styles with their content, the others (<textarea>, <iframe>...) leaving
-    their text, as nh3 would.
-    """
-    if not markup.strip():
-        return "", False
-    parser = lxml.html.HTMLParser(
-        remove_comments=True, remove_pis=True, no_network=True, default_doctype=False
-    )
-    root = lxml.html.document_fromstring("<html><body>" + markup, parser=parser).find("body")
-    cut = any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log)
-    if root is None:
-        return "", cut
-    root.tag = "div"
-    root.attrib.clear()  # the markup may have given <body> attributes
-    lxml.etree.strip_elements(root, "script", "style", with_tail=False)
-    for element in root.iter(*RAW_TEXT):
-        element.tag = "span"
-    # XPath finds the few long values without a Python loop over every element.
-    for value in root.xpath("//@*[string-length() > $n]", n=MAX_ATTRIBUTE):
-        del value.getparent().attrib[value.attrname]
-    for text in root.xpath("//text()[string-length() > $n]", n=MAX_TEXT):
-        element = text.getparent()
-        first, *rest = _pieces(str(text))
-        if text.is_tail:
-            element.tail = first
-            for piece in reversed(rest):
-                element.addnext(_comment(piece))
-        else:
-            element.text = first
-            for index, piece in enumerate(rest):
-                element.insert(index, _comment(piece))
-    inner = lxml.etree.tostring(root, method="html", encoding="unicode", with_tail=False)
-    return inner[len("<div>") : -len("</div>")], cut
+# A tag of the renderer's own output (its attribute values always double-quoted), an
+# image with a source, and the notes it adds.
+_OUTPUT_TAG = re.compile(r'<(?:[^>"]++|"[^"]*+")*+>')
+_IMAGE_WITH_SOURCE = re.compile(r'<img\b(?:[^>"]|"[^"]*+")*?\ssrc="[^"]*?[^"\s]')
+_NOTE = re.compile(r'<p class="markup-cut">[^<]*+</p>')
 
 
-def _pieces(text: str) -> list[str]:
-    # A character reference (`&#1;`) may have brought back a control character.
-    text = text.translate(_UNSHOWABLE)
-    return [text[start : start + MAX_TEXT] for start in range(0, len(text), MAX_TEXT)] or [""]
+def shows_nothing(text: str) -> bool:
+    """Whether `text` (Markdown or HTML), as the desk shows it, shows a reader nothing: no
+    character they can see (support.text.is_blank of the text rendered and sanitised,
+    references such as `&#8203;` read) and no image with a source. `&nbsp;`, `<p></p>`,
+    `<!-- -->`, `<br>`, `<script>x</script>`, `[](#)` show nothing; `[a](#)` and
+    `<img src=x>` do. Renders `text` (kept in the cache for the page that shows it)."""
+    if is_blank(text):
+        return True
+    html = _NOTE.sub("", render_text(text))
+    if _IMAGE_WITH_SOURCE.search(html):
+        return False
+    return is_blank(unescape(_OUTPUT_TAG.sub("", html)))
 
 
-def _comment(tail: str) -> lxml.etree._Comment:
-    comment = lxml.etree.Comment()
-    comment.tail = tail
-    return comment
+def _widest_table(text: str) -> int:
+    """The most columns a delimiter row in `text` could give a table (an upper bound:
+    each run of pipe-separated dashes, wherever it is)."""
+    return max((run.group(0).count("|") for run in _DELIMITER_CELLS.finditer(text)), default=0)

@@ -15,7 +15,9 @@ import jwt
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
+from . import normalise
 from .conf import get_setting
+from .exceptions import TicketInvalid
 
 logger = logging.getLogger(__name__)
 
@@ -30,14 +32,17 @@ def form_user(request: HttpRequest) -> Identity | None:
     """The logged-in requester, as SUPPORT["FORM_USER"] reports them, or None.
 
     An identity without an e-mail address counts as anonymous: the form must ask for one.
+    So does one that the API would refuse as a request's e-mail address, name or account
+    (support.normalise.identity), with a WARNING saying why: the form could not file with
+    it, and the person could not correct what the form does not show.
     """
     path = get_setting("FORM_USER")
     if not path:
         return None
-    identity = import_string(path)(request)
-    if not identity or not identity.get("email"):
+    found = import_string(path)(request)
+    if not found or not found.get("email"):
         return None
-    return identity
+    return checked(found.get("email"), found.get("name"), found.get("account_id"), path)
 
 
 def django_user(request: HttpRequest) -> Identity | None:
@@ -60,8 +65,10 @@ def signed_identity(token: str | None) -> Identity | None:
     The platform (which knows who is logged in there, the desk does not) signs a JSON Web
     Token with SUPPORT["IDENTITY_SECRET"], HS256, holding `email`, optionally `name` and
     `account_id`, and an `exp` (required): every platform has a JWT library for this. A
-    token that is missing, forged, expired or without an e-mail address counts for nothing:
-    the form then asks, as it asks anyone.
+    token that is missing, forged, expired, without an e-mail address or with a claim the
+    API would refuse (an e-mail address that is blank or invalid, a name too long, an
+    account that is not a UUID, text no database stores) counts for nothing: the form
+    then asks, as it asks anyone.
     """
     secret = get_setting("IDENTITY_SECRET")
     if not token or not secret:
@@ -75,14 +82,22 @@ def signed_identity(token: str | None) -> Identity | None:
         logger.warning("Identity token refused: %s", err)
         return None
     email, name, account_id = (claims.get(k) for k in ("email", "name", "account_id"))
-    if not isinstance(email, str) or not email:
+    if email is None:
         logger.warning("Identity token refused: no e-mail address in it")
         return None
-    return {
-        "email": email,
-        "name": name if isinstance(name, str) else "",
-        "account_id": account_id if isinstance(account_id, str) else None,
-    }
+    return checked(email, name, account_id, "Identity token")
+
+
+def checked(email: Any, name: Any, account_id: Any, source: str) -> Identity | None:
+    """The identity `source` vouches for, with its claims checked and normalised as the
+    API checks a request's (support.normalise.identity); None, logged at WARNING with
+    what is wrong (never the values), if any claim would be refused."""
+    try:
+        email, name, account_id = normalise.identity(email, name, account_id)
+    except TicketInvalid as err:
+        logger.warning("%s refused: %s", source, err)
+        return None
+    return {"email": email, "name": name, "account_id": account_id}
 
 
 MAX_USER_AGENT = 512

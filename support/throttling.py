@@ -1,7 +1,10 @@
-"""Every page the app shows to anyone is throttled per client (SUPPORT["CLIENT_RATE"]).
+"""Every page the app shows to anyone is throttled per client (SUPPORT["CLIENT_RATE"]),
+and reads a body only through support.bodies' checks.
 
 support/urls.py passes its patterns through `throttle_patterns()`, so a view added there
-is throttled unless it says otherwise: a view that must answer however often it is asked
+is throttled and its body checked (size, framing, charset, CSRF after the body is read:
+support.bodies.reads_body), a body refused answering with a page of its status. A view is
+throttled unless it says otherwise: a view that must answer however often it is asked
 (a load balancer's health check, polled every few seconds from one address) is wrapped
 in `exempt()`:
 
@@ -35,7 +38,7 @@ NEVER_KEPT = ("csrfmiddlewaretoken", "password")
 
 
 def exempt(view: View) -> View:
-    """`view`, never throttled per client (e.g. a health check)."""
+    """`view`, never throttled per client (e.g. a health check); its body is still checked."""
 
     # A wrapper, as csrf_exempt makes: marking `view` itself would exempt it everywhere.
     @wraps(view)
@@ -47,7 +50,9 @@ def exempt(view: View) -> View:
 
 
 def throttled(view: View) -> View:
-    """`view`, counted per client under SUPPORT["CLIENT_RATE"]; a 429 page when over."""
+    """`view`, counted per client under SUPPORT["CLIENT_RATE"]; a 429 page when over. Its
+    body is read through support.bodies.reads_body (a refused body is counted too)."""
+    view = bodies.reads_body(view)
     if getattr(view, "support_throttle_exempt", False):
         return view
 
@@ -73,11 +78,13 @@ def throttled(view: View) -> View:
             return page(request, limited, embed=embed)
         return view(request, *args, **kwargs)
 
+    wrapper.support_throttled = True
     return wrapper
 
 
 def throttle_patterns(patterns: list[URLPattern]) -> list[URLPattern]:
-    """The URL patterns with each view `throttled()` (unless marked `exempt()`)."""
+    """The URL patterns with each view `throttled()` (unless marked `exempt()`), and each
+    reading its body through support.bodies.reads_body, exempt or not."""
     wrapped = []
     for pattern in patterns:
         if not isinstance(pattern, URLPattern):

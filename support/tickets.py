@@ -15,9 +15,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import deliveries, filestore
+from . import deliveries, filestore, keys
 from .attachments import Upload
-from .exceptions import AccountNotAllowed, IdempotencyConflict, TicketInvalid
+from .exceptions import AccountNotAllowed, ApiKeyGone, IdempotencyConflict, TicketInvalid
 from .models import ApiKey, Attachment, Message, Ticket
 from .normalise import TicketRequest, normalise
 
@@ -47,7 +47,8 @@ def file_ticket(
 
     Raises TicketInvalid (with messages per field), AccountNotAllowed when `api_key` may
     not act for the account named, IdempotencyConflict when `request.id` names a ticket
-    with other content or of another account.
+    with other content or of another account, ApiKeyGone when `api_key` (a copy from the
+    cache) is no longer stored.
     """
     clean = normalise(request)
     account_id = _resolve_account(clean.account_id, api_key)
@@ -92,6 +93,10 @@ def _file(clean, account_id, channel, api_key, attachments: Sequence = ()) -> Fi
         # or by another ticket, which must not be revealed.
         existing = _retried(ticket, api_key)
         if existing is None:
+            # Not the id: the key's row, which the cache still held, is gone.
+            if api_key is not None and not ApiKey.objects.filter(pk=api_key.pk).exists():
+                keys.forget(api_key)
+                raise ApiKeyGone(api_key.prefix) from None
             raise
         return Filed(existing, created=False)
     if ticket.unplanned_deliveries:

@@ -12,12 +12,15 @@ failing the whole request.
 
 from dataclasses import dataclass
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
-from django.http import HttpRequest
+from django.http import HttpRequest, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from .conf import get_setting
+from .exceptions import RequestRefused
 
 # The file part of the API's multipart body that may carry the ticket's JSON (curl's
 # `-F ticket=@ticket.json`): text, bounded like any text of a request.
@@ -113,3 +116,72 @@ class AttachmentUploadHandler(TemporaryFileUploadHandler):
         self.refusal = Refusal(self.file_name, message, 413, self.field_name)
         self.refused.append(self.refusal)
         self.upload_interrupted()  # closes and removes the temporary file
+
+
+def files_limit() -> int:
+    """The largest body a view that takes files reads: the text's limit, the files'
+    together, and room for each part's headers."""
+    parts = get_setting("ATTACHMENT_MAX_FILES") + 2
+    return (
+        get_setting("MAX_REQUEST_BYTES") + get_setting("ATTACHMENT_MAX_TOTAL_BYTES") + parts * 1024
+    )
+
+
+def takes_files(request: HttpRequest) -> bool:
+    """Whether the request's body may carry attachments: multipart, and files allowed."""
+    return request.content_type == "multipart/form-data" and get_setting("ATTACHMENT_MAX_FILES") > 0
+
+
+def parse_files(request: HttpRequest) -> None:
+    """Parse a multipart body now, its files to disk within the attachments' limits; what
+    Django refuses in it is a RequestRefused, and so is text over MAX_REQUEST_BYTES."""
+    request.upload_handlers = [AttachmentUploadHandler(request)]
+    try:
+        request.POST  # noqa: B018  (parses the body, files included)
+    except (RequestDataTooBig, MultiPartParserError, UnreadablePostError) as err:
+        request._mark_post_parse_error()
+        if isinstance(err, RequestDataTooBig):
+            raise text_too_large() from err
+        raise RequestRefused(
+            _("The request was cut off or is not valid multipart."), status=400
+        ) from err
+    except (TooManyFieldsSent, TooManyFilesSent) as err:
+        request._mark_post_parse_error()
+        raise RequestRefused(_("The request has too many fields or files."), status=400) from err
+    text = sum(
+        len(key.encode()) + len(value.encode())
+        for key, values in request.POST.lists()
+        for value in values
+    )
+    if text > get_setting("MAX_REQUEST_BYTES"):
+        raise text_too_large()
+
+
+def files_too_large() -> RequestRefused:
+    """The refusal of a body past the largest a view that takes files reads."""
+    return RequestRefused(
+        _(
+            "The request is too large: send files of %(file)s at most, %(total)s in all, "
+            "with at most %(text)s of text."
+        )
+        % {
+            "file": limit_text(get_setting("ATTACHMENT_MAX_BYTES")),
+            "total": limit_text(get_setting("ATTACHMENT_MAX_TOTAL_BYTES")),
+            "text": limit_text(get_setting("MAX_REQUEST_BYTES")),
+        },
+        status=413,
+    )
+
+
+def text_too_large() -> RequestRefused:
+    """The refusal of a body whose text, files apart, is past MAX_REQUEST_BYTES."""
+    limit = get_setting("MAX_REQUEST_BYTES")
+    return RequestRefused(
+        _("The text of the request is too large: send at most %d bytes of it (files apart).")
+        % limit,
+        status=413,
+    )
+
+
+def _cut_off() -> RequestRefused:
+    return RequestRefused(_("The request was cut off. Please send it again."), status=400)

@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -177,6 +178,21 @@ def test_key_revoked_in_sql_stops_working_within_the_cache_lifetime(
     assert statuses[0] == 200  # the cached copy, for up to API_KEY_CACHE_SECONDS
     assert statuses[-1] == 401
     assert [call(basic(account_key)).status_code for _ in range(3)] == [401] * 3
+
+
+@pytest.mark.django_db(transaction=True)  # the key's foreign key is checked at commit
+def test_key_deleted_in_sql_while_cached_is_a_401_never_a_500(account_key, shared_cache):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {account_key}")
+    assert client.get(LIST_URL).status_code == 200  # now in the cache
+    with connection.cursor() as cursor:  # as an operator would, not through the app
+        cursor.execute("DELETE FROM support_apikey")
+
+    created = client.post(URL, ticket_payload(), format="json")
+
+    assert_unauthorized(created, "No account found. Is your API key wrong?")
+    # The stale copy is gone from the cache: every call is refused from now on.
+    assert_unauthorized(client.get(LIST_URL), "No account found. Is your API key wrong?")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -104,3 +104,66 @@ def test_leaving_with_unsent_text_asks_and_a_refused_reply_keeps_it(page, desk, 
     page.locator(".breadcrumbs").get_by_role("link", name="Tickets").click()
     page.wait_for_url(f"{desk}/admin/support/ticket/")
     assert len(page.dialogs) == 2  # nothing left unsent: no question
+
+
+def log_out_elsewhere(page, desk: str, *, log_in_again: bool = False) -> None:
+    """In another tab of the same browser: log out (and back in: a new CSRF token)."""
+    other = page.context.new_page()
+    other.goto(f"{desk}/admin/")
+    other.locator("#logout-form button").click()
+    other.get_by_text("Logged out").first.wait_for()
+    if log_in_again:
+        log_in(other, desk, "/admin/")
+    other.close()
+
+
+def test_a_reply_sent_after_the_session_ended_is_kept_until_sent(page, desk, support_staff):
+    ticket = make_ticket(subject="Kernel died", status="open")
+    change = f"/admin/support/ticket/{ticket.pk}/change/"
+    log_in(page, desk, change)
+    page.get_by_label("Internal note (staff only)").check()
+    page.get_by_label("Message").fill("Checked the logs:\nthe disk is full.")
+    log_out_elsewhere(page, desk)
+
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.get_by_label("Username").wait_for()  # the login page: nothing was sent
+    assert not followups().exists()
+    page.get_by_label("Username").fill("agent")
+    page.get_by_label("Password").fill("pw")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{desk}{change}")
+
+    page.get_by_text("Your message was not sent: here it is again, as you left it.").wait_for()
+    assert page.get_by_label("Message").input_value() == "Checked the logs:\nthe disk is full."
+    assert page.get_by_label("Internal note (staff only)").is_checked()  # never mailed out
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.get_by_text("Note added.").wait_for()
+    note = followups().get()
+    assert (note.kind, note.body) == ("note", "Checked the logs:\r\nthe disk is full.")
+    # Sent: the draft is gone, here and on the next visit.
+    assert page.get_by_label("Message").input_value() == ""
+    page.reload()
+    assert page.get_by_label("Message").input_value() == ""
+    assert page.locator("#draft-restored").is_hidden()
+    assert page.dialogs == []
+
+
+def test_a_reply_refused_for_its_csrf_token_is_kept(page, desk, support_staff):
+    ticket = make_ticket(subject="Kernel died", status="open")
+    change = f"/admin/support/ticket/{ticket.pk}/change/"
+    log_in(page, desk, change)
+    page.get_by_label("Message").fill("Try restarting the project.")
+    log_out_elsewhere(page, desk, log_in_again=True)  # the CSRF token changes
+
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.get_by_text("CSRF verification failed").wait_for()  # Django's 403 page
+    assert not followups().exists()
+    page.goto(f"{desk}{change}")
+
+    assert page.get_by_label("Message").input_value() == "Try restarting the project."
+    assert page.get_by_label("Public reply (e-mailed to the requester)").is_checked()
+    page.get_by_role("button", name="Save", exact=True).click()  # Save sends it too
+    page.get_by_text("Reply sent to jane@example.com.").wait_for()
+    assert followups().get().body == "Try restarting the project."
+    page.goto(f"{desk}{change}")
+    assert page.get_by_label("Message").input_value() == ""  # sent: not put back

@@ -81,3 +81,19 @@ def test_desk_links_stay_in_the_message_whatever_the_body_leaves_open(page, desk
         "a => [!!a.closest('li.message-requester'), !!a.closest('article, pre, code')]"
     ) == [True, False]
     assert page.locator("li.message-requester article.markup").count() == 1
+
+
+def test_a_reply_typed_while_staff_closed_the_request_stays_on_the_page(page, desk):
+    ticket = file_through_the_form(page, desk)
+    page.goto(f"{desk}{ticket.requester_path()}")
+    page.get_by_label("Your reply").fill("One more thing:\nthe logs are attached below.")
+    Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.CLOSED)  # staff, meanwhile
+
+    page.get_by_role("button", name="Send reply").click()
+
+    page.get_by_text("This request is closed. Please send a new one.").wait_for()
+    kept = page.get_by_label("Your reply was not sent. Here it is, to copy into a new request:")
+    assert kept.input_value() == "One more thing:\nthe logs are attached below."
+    assert kept.get_attribute("readonly") is not None
+    assert page.get_by_role("button", name="Send reply").count() == 0
+    assert not followups(ticket).exists()

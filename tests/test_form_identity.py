@@ -102,15 +102,73 @@ def test_without_a_secret_tokens_are_ignored(settings):
     assert 'name="email_address"' in html
 
 
-def test_bad_account_id_in_a_token_is_a_clear_error():
+# Claims the API would refuse in a request: the token counts for nothing, and the form asks.
+BAD_CLAIMS = {
+    "email-surrogate": {"email": "ada\ud800@example.com"},
+    "email-nul": {"email": "ada\x00@example.com"},
+    "email-zero-width": {"email": "\u200b"},
+    "email-spaces": {"email": "   "},
+    "email-invalid": {"email": "not an email"},
+    "email-too-long": {"email": "a" * 250 + "@example.com"},
+    "email-not-text": {"email": ["ada@example.com"]},
+    "name-surrogate": {"name": "Ada\udc00"},
+    "name-nul": {"name": "Ada\x00"},
+    "name-not-text": {"name": {"first": "Ada"}},
+    "name-too-long": {"name": "N" * 5000},
+    "account-not-uuid": {"account_id": "not-a-uuid"},
+    "account-number": {"account_id": 12345678901234567890},
+    "account-surrogate": {"account_id": "\ud800"},
+}
+
+
+@pytest.mark.parametrize("claims", BAD_CLAIMS.values(), ids=BAD_CLAIMS.keys())
+def test_token_with_a_claim_the_api_would_refuse_counts_for_nothing(settings, caplog, claims):
+    # Throttled, as deployed: the client of a signed request is its account or e-mail.
+    settings.SUPPORT = {**settings.SUPPORT, "CLIENT_RATE": "100/min"}
     client = Client()
-    _, fields = open_embed(client, token(account_id="not-a-uuid"))
+    bad = token(**claims)
+    html, fields = open_embed(client, bad)
 
-    response = send(client, fields, path=EMBED)
+    assert 'name="email_address"' in html and "You are writing as" not in html
+    assert any("Identity token refused" in r.getMessage() for r in caplog.records)
+    assert bad not in caplog.text
+    fields["signed_identity"] = bad
+    response = send(client, fields, path=EMBED, email_address="jane@example.com")
 
-    assert response.status_code == 200
-    assert "Must be a valid UUID." in response.content.decode()
-    assert not Ticket.objects.exists()
+    assert response.status_code == 302
+    ticket = Ticket.objects.get()
+    assert (ticket.requester_email, ticket.account_id) == ("jane@example.com", None)
+
+
+def test_token_claims_are_normalised_as_the_api_does():
+    client = Client()
+    html, fields = open_embed(client, token(email="Ada@EXAMPLE.COM", name="\u3164 "))
+
+    assert "You are writing as Ada@example.com;" in html  # a blank name: the address
+    send(client, fields, path=EMBED)
+
+    ticket = Ticket.objects.get()
+    assert (ticket.requester_email, ticket.requester_name) == ("Ada@example.com",) * 2
+
+
+def form_user(request):
+    """SUPPORT["FORM_USER"] for the next test: what the platform's function returns."""
+    return request.platform_user
+
+
+@pytest.mark.parametrize("claims", BAD_CLAIMS.values(), ids=BAD_CLAIMS.keys())
+def test_logged_in_user_the_api_would_refuse_is_asked(settings, caplog, claims, monkeypatch):
+    settings.SUPPORT = {**settings.SUPPORT, "FORM_USER": f"{__name__}.form_user"}
+    user = {"email": "ada@example.com", "name": "Ada", "account_id": str(ACCOUNT), **claims}
+    monkeypatch.setattr("django.http.HttpRequest.platform_user", user, raising=False)
+    client = Client()
+
+    html = client.get("/support/new/").content.decode()
+
+    assert 'name="email_address"' in html and "You are writing as" not in html
+    assert any(f"{__name__}.form_user refused" in r.getMessage() for r in caplog.records)
+    send(client, form_fields(html), email_address="jane@example.com")
+    assert Ticket.objects.get().requester_email == "jane@example.com"
 
 
 def test_identity_in_a_url_counts_for_nothing():

@@ -12,7 +12,7 @@ import jwt
 import pytest
 import requests
 
-from tests.stack import ROOT, Stack
+from tests.stack import ROOT, Stack, free_port
 
 SECRET = "a-secret-the-platform-and-the-desk-share-0123456789"
 
@@ -103,3 +103,70 @@ def test_no_key_or_identity_in_access_log_or_errors(deployed):
     # nor the host page's query the widget sent.
     for secret in (key, key[12:], identity, identity.split(".")[1], "host-page-secret", access_key):
         assert secret not in log
+
+
+def wait_for(url: str) -> None:
+    for _ in range(150):
+        try:
+            requests.get(url, timeout=5)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing answers at {url}")
+
+
+def visit_a_ticket(url: str, key: str) -> tuple[str, str]:
+    """File a ticket, open its page, a page of it with a wrong secret (404) and post to
+    it without a CSRF token (403); the ticket's path and its secret."""
+    created = requests.post(
+        f"{url}/api/v1/create_support_ticket",
+        json={"email_address": "a@example.com", "subject": "Logs", "body": "help"},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    path = "/support/tickets/" + created.json()["url"].split("/support/tickets/")[1]
+    ticket_id, secret = path.strip("/").split("/")[-2:]
+    assert requests.get(url + path, timeout=30).status_code == 200
+    assert requests.get(url + path.replace(secret, secret[::-1]), timeout=30).status_code == 404
+    assert requests.post(url + path, timeout=30).status_code == 403
+    time.sleep(0.5)  # the log lines are written after the responses
+    return ticket_id, secret
+
+
+@pytest.mark.parametrize("debug", ["true", "false"])
+def test_the_development_server_writes_no_ticket_secret(tmp_path, debug):
+    stack = Stack(tmp_path, DJANGO_DEBUG=debug)
+    output = tmp_path / "runserver.log"
+    port = free_port()
+    try:
+        key = stack.manage("support_keys", "create", "--service").splitlines()[-1]
+        stack.start("manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", output=output)
+        wait_for(f"http://127.0.0.1:{port}/api/v1/ping")
+        ticket_id, secret = visit_a_ticket(f"http://127.0.0.1:{port}", key)
+    finally:
+        stack.close()
+
+    log = output.read_text()
+    # Its request lines, and Django's own warnings (with DEBUG, on its console too).
+    assert f'"GET /support/tickets/{ticket_id}/***/ HTTP/1.1" 200' in log, log
+    assert f"Not Found: /support/tickets/{ticket_id}/***/" in log, log
+    assert f"Forbidden (CSRF cookie not set.): /support/tickets/{ticket_id}/***/" in log, log
+    assert secret not in log and secret[::-1] not in log
+
+
+def test_gunicorns_error_log_writes_no_ticket_secret(tmp_path):
+    stack = Stack(tmp_path)
+    output = tmp_path / "gunicorn.log"
+    options = production_options()
+    options[options.index("--workers") + 1] = "1"
+    try:
+        key = stack.manage("support_keys", "create", "--service").splitlines()[-1]
+        # At debug level, gunicorn's error log names every request's path.
+        url = stack.serve(options=[*options, "--log-level", "debug"], output=output)
+        ticket_id, secret = visit_a_ticket(url, key)
+    finally:
+        stack.close()
+
+    log = output.read_text()
+    assert f"GET /support/tickets/{ticket_id}/***/" in log, log
+    assert secret not in log and secret[::-1] not in log

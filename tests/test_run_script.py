@@ -307,8 +307,8 @@ def test_every_printed_command_works_as_printed(first_run, checkout, database):
     for command in commands:
         argv = as_run(command, values)
         output = run_command(argv, checkout, env)
-        created = re.search(r"Created .* (sk_\S+)…", output)
-        if created:  # a later `revoke <prefix>` revokes it
+        created = re.search(r"Created .* (sk_\S+…)", output)
+        if created:  # a later `revoke <prefix>` revokes it, given as printed
             values["<prefix>"] = created.group(1)
         ran.append(argv[2])
 
@@ -337,11 +337,14 @@ def test_links_and_mail_go_to_the_address_it_serves(first_run):
 
 
 def test_served_by_hand_on_another_port_links_there(first_run, checkout, database):
-    # As a new user did: runserver on a port of their choosing, no public URL set.
+    # scripts/run wrote the address it serves to .env, for what runs without a request.
+    assert f"SUPPORT_PUBLIC_URL={first_run.url}" in (checkout / ".env").read_text()
+    # A user who sets no address of the desk (the variable empty: it wins over .env) and
+    # serves on a port of their choosing: links follow the request.
     port = free_port()
     server = subprocess.Popen(
         [".venv/bin/python", "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=checkout, env=user_env(**database), start_new_session=True,
+        cwd=checkout, env=user_env(**database, SUPPORT_PUBLIC_URL=""), start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -411,6 +414,46 @@ def test_stopped_by_its_pid_it_leaves_nothing_and_runs_again(first_run, checkout
         assert_all_ended(started, again.port)
     finally:
         again.stop()
+
+
+def test_a_worker_started_by_hand_sends_with_links_to_the_desk(first_run, checkout, database):
+    # Nothing of scripts/run running any more (the previous test stopped its runs): a user
+    # starts the worker by hand, in another shell, as the README prints it.
+    first_run.stop()
+    env = user_env(**database)
+    [worker] = [c for e, block in readme_blocks() if not e for c in block if "db_worker" in c]
+    filed = run_command(
+        as_run('python manage.py shell -c "<filing>"', {"<filing>": FILING}), checkout, env
+    )
+    ticket_path = filed.strip().splitlines()[-1]
+    assert ticket_path.startswith("/support/tickets/")
+
+    process = subprocess.Popen(
+        as_run(worker, {}), cwd=checkout, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
+    link = f"{first_run.url}{ticket_path}"
+    deadline = time.monotonic() + 60
+    while link not in "".join(lines).replace("=\n", "") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(30)
+    reader.join(10)
+
+    output = "".join(lines).replace("=\n", "")
+    assert link in output, output[-3000:]  # the confirmation, printed on the console
+    assert "ImproperlyConfigured" not in output
+
+
+# A ticket filed as the form files one, its link's path printed.
+FILING = (
+    "from support.tickets import TicketRequest, file_ticket; "
+    "print(file_ticket(TicketRequest(email_address='w@example.com', subject='By hand', "
+    "body='Help'), channel='form').ticket.requester_path())"
+)
 
 
 def assert_all_ended(pids: set[int], port: int) -> None:

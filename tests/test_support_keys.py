@@ -1,5 +1,6 @@
 """`manage.py support_keys`: making, listing and revoking API keys."""
 
+import re
 import uuid
 from io import StringIO
 
@@ -57,6 +58,14 @@ def test_import_existing_key():
 
     assert secret == "sk_abcdefQWERTY090900000000"
     assert works(secret) == 200
+
+
+def test_import_of_a_key_stored_already_says_so():
+    run("create", "--service", "--import-key", "sk_abcdefQWERTY090900000000")
+
+    with pytest.raises(CommandError, match="This key is stored already"):
+        run("create", "--account-id", str(ACCOUNT), "--import-key", "sk_abcdefQWERTY090900000000")
+    assert ApiKey.objects.get().kind == "service"
 
 
 def test_import_malformed_key_is_refused():
@@ -126,6 +135,18 @@ def test_revoke_by_prefix_stops_the_key():
     assert works(secret) == 401
     assert run("list") == []
     assert "revoked" in run("list", "--all")[0]
+
+
+@pytest.mark.parametrize("shown", ["list", "create"])
+def test_revoke_takes_the_prefix_as_printed(shown):
+    printed = run("create", "--service")
+    secret = printed[-1]
+    line = run("list")[0] if shown == "list" else printed[0]
+    prefix = re.search(r"(sk_\S+…)", line).group(1)  # "sk_AbCdEfGh…", ellipsis and all
+
+    run("revoke", prefix)
+
+    assert works(secret) == 401
 
 
 def test_revoke_by_whole_key():

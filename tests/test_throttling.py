@@ -2,12 +2,13 @@
 with a 429 page that says how long to wait and keeps what was typed."""
 
 import html
+import re
 import time
 
 import jwt
 import pytest
 from django.test import Client
-from django.urls import reverse
+from django.urls import URLPattern, reverse
 
 from support import downloads
 from support import urls as support_urls
@@ -114,14 +115,15 @@ def test_embedded_form_refused_is_still_shown_in_the_widget(settings):
     assert "X-Frame-Options" not in refused
 
 
-def token(account: str) -> str:
-    claims = {"email": f"{account}@example.com", "account_id": account, "exp": time.time() + 600}
+def token(name: str, account: str) -> str:
+    claims = {"email": f"{name}@example.com", "account_id": account, "exp": time.time() + 600}
     return jwt.encode(claims, SECRET, "HS256")
 
 
 def test_people_signed_in_by_the_platform_count_per_account():
     client = Client()  # a classroom: everyone behind one address
-    ada, bob = token("ada"), token("bob")
+    ada = token("ada", "0c7ae00c-ea43-4981-b454-90d4a8b1ac47")
+    bob = token("bob", "291f43c1-deae-431c-b763-712307fa6859")
     statuses = [
         # Opened as the widget opens the form: its POST carries the identity.
         client.post("/support/embed/open/", {"identity": identity}).status_code
@@ -157,3 +159,20 @@ def test_admin_login_is_throttled_per_client_and_keeps_no_password():
     kept = form_fields(refused.content.decode())
     assert kept["username"] == "ada"
     assert "password" not in kept and "guess" not in refused.content.decode()
+
+
+def test_every_page_of_the_project_an_anonymous_visitor_reaches_is_throttled():
+    from config import urls as project_urls
+
+    pages = [p for p in project_urls.urlpatterns if isinstance(p, URLPattern)]
+    assert len(pages) >= 3  # the home page, the admin's login, its view on site
+    for n, pattern in enumerate(pages):
+        url = "/" + re.sub(r"<[^>]+>", "1", str(pattern.pattern))
+        client = Client(REMOTE_ADDR=f"198.51.100.{n}")
+        answers = [client.get(url) for _ in range(3)]
+
+        # Throttled, or nothing done for anyone not logged in (a redirect to the login).
+        redirected = all(a.status_code == 302 and "/admin/login/" in a["Location"] for a in answers)
+        assert redirected or answers[-1].status_code == 429, url
+        if url == "/":
+            assert [a.status_code for a in answers] == [200, 200, 429]

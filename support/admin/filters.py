@@ -6,14 +6,16 @@ import datetime
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG, ChangeList
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Field, OuterRef
 from django.http import HttpResponseRedirect
 from django.utils import timezone
+from django.utils.text import smart_split
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -97,9 +99,18 @@ class HasAttachmentsFilter(admin.SimpleListFilter):
         return queryset.filter(Exists(files) if self.value() == "yes" else ~Exists(files))
 
 
+# A search uses this many words at most, of this many characters in all: each word is a
+# condition on every search field, and SQLite refuses an expression tree over 1000 deep
+# (about 300 words over three fields) or a LIKE pattern over 50,000 bytes.
+MAX_SEARCH_WORDS = 20
+MAX_SEARCH_CHARS = 1000
+
+
 class CheckedQueryMixin:
     """For a ModelAdmin: a list whose address the database cannot take shows the whole list
-    and says so, instead of failing.
+    and says so, instead of failing; a search of more words than a database takes
+    searches the first MAX_SEARCH_WORDS and says so; an action on selected rows acts on
+    those whose ids are ids of this list (a malformed one is no row).
 
     Django's changelist already redirects to `?e=1` when its filters raise
     IncorrectLookupParameters; this raises it for what would only fail in the database (a
@@ -119,6 +130,28 @@ class CheckedQueryMixin:
 
     def get_changelist(self, request, **kwargs):
         return CheckedChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        words = list(smart_split(search_term))
+        if len(words) > MAX_SEARCH_WORDS or len(search_term) > MAX_SEARCH_CHARS:
+            search_term = " ".join(words[:MAX_SEARCH_WORDS])[:MAX_SEARCH_CHARS]
+            self.message_user(
+                request,
+                gettext("Only the first %(words)d words (%(chars)d characters) were searched.")
+                % {"words": MAX_SEARCH_WORDS, "chars": MAX_SEARCH_CHARS},
+                messages.WARNING,
+            )
+        return super().get_search_results(request, queryset, search_term)
+
+    def response_action(self, request, queryset):
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        usable = [value for value in selected if is_stored_value(self.opts.pk, value)]
+        if usable != selected:
+            # Django would hand them to the database, which raises (a 500) for a value that
+            # is no id of this table: it is no row, as one deleted meanwhile is none.
+            request.POST = request.POST.copy()
+            request.POST.setlist(helpers.ACTION_CHECKBOX_NAME, usable)
+        return super().response_action(request, queryset)
 
     def changelist_view(self, request, extra_context=None):
         if ERROR_FLAG in request.GET:
@@ -150,6 +183,25 @@ class CheckedChangeList(ChangeList):
         if remaining:
             raise IncorrectLookupParameters(f"No filter of this list takes {sorted(remaining)}.")
         return filters
+
+
+# What every supported database's integer columns hold (PostgreSQL's bigint, SQLite's).
+BIGGEST_INTEGER = 2**63 - 1
+
+
+def is_stored_value(field: Field, value: object) -> bool:
+    """Whether `value` (text from an address or a form) can be looked up in `field`'s
+    column: it converts (a UUID, a number), fits the database (a 64-bit integer), and
+    holds no NUL (PostgreSQL's text cannot)."""
+    try:
+        python = field.to_python(value)
+    except (ValidationError, ValueError, TypeError):
+        return False
+    if isinstance(python, int):
+        return -BIGGEST_INTEGER - 1 <= python <= BIGGEST_INTEGER
+    if isinstance(python, str):
+        return "\x00" not in python
+    return python is not None
 
 
 def _items(query):

@@ -238,6 +238,7 @@ class TicketAdmin(TicketExportMixin, CheckedQueryMixin, CappedPaginationMixin, a
     def _page_context(self, request, ticket: Ticket) -> dict:
         info = dict(ticket.info or {})
         thread = list(ticket.messages.prefetch_related("attachments"))
+        own = [message for message in thread[1:] if message.author_id == request.user.pk]
         return {
             # The request alone: the location and course are links in the details below.
             "description_html": render_text(thread[0].body if thread else ""),
@@ -249,6 +250,8 @@ class TicketAdmin(TicketExportMixin, CheckedQueryMixin, CappedPaginationMixin, a
             "conversation": [  # what followed the request
                 (message, render_text(message.body)) for message in thread[1:]
             ],
+            # What this person sent last: the page's script drops a draft kept of it.
+            "last_sent": own[-1].body if own else None,
             "can_answer": self.has_change_permission(request, ticket),
             "requester_page": ticket.requester_path(),
         }

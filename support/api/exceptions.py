@@ -18,6 +18,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from ..exceptions import (
     AccountNotAllowed,
+    ApiKeyGone,
     AttachmentsRefused,
     IdempotencyConflict,
     RequestRefused,
@@ -113,6 +114,10 @@ def _as_api_exception(exc: Exception) -> Exception:
         return AccountForbidden()
     if isinstance(exc, IdempotencyConflict):
         return IdConflict()
+    if isinstance(exc, ApiKeyGone):
+        refused = exceptions.AuthenticationFailed(_("No account found. Is your API key wrong?"))
+        refused.auth_header = 'Basic realm="api"'  # as support.api.authentication asks
+        return refused
     if isinstance(exc, RequestRefused):
         return BodyRefused(exc.message, exc.status)
     if isinstance(exc, RequestDataTooBig):

@@ -19,13 +19,23 @@ class JSONParser(parsers.JSONParser):
       double's range (1e999; an integer of more digits than a double holds, which Python
       would otherwise refuse as a whole-body parse error past 4300 digits) are read as
       infinite floats, which support.storable refuses with the field's name.
-    - Absurdly nested JSON is a 400, not a 500.
+    - Absurdly nested JSON is a 400, not a 500, and so is a body that does not decode in
+      its charset (a lone surrogate in UTF-16, a truncated character).
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.load(codecs.getreader(encoding)(stream), parse_int=parse_int)
+            # Decoded whole and strictly: a stream reader would drop a trailing lone
+            # surrogate or odd byte without a word.
+            text = stream.read().decode(encoding)
+        except UnicodeDecodeError as err:
+            raise ParseError(
+                _("JSON parse error - the body is not valid %(charset)s: %(reason)s")
+                % {"charset": codecs.lookup(encoding).name, "reason": err.reason}
+            ) from None
+        try:
+            return json.loads(text, parse_int=parse_int)
         except RecursionError:
             raise ParseError(_("JSON parse error - nested too deeply.")) from None
         except ValueError as exc:

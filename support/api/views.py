@@ -72,10 +72,12 @@ class SupportApiView(APIView):
     takes_files = False
 
     def initial(self, request, *args, **kwargs):
-        # Before anything reads the body: an oversized one is never read, a chunked one
-        # is read whole (DRF's request wraps Django's, whose body this is).
-        bodies.prepare(request._request, files=self.takes_files)
+        # The key and the throttles first (none of them reads the body), so that a body
+        # refused is counted as any request is; then, before anything reads the body: an
+        # oversized one is never read, a chunked one is read whole (DRF's request wraps
+        # Django's, whose body this is).
         super().initial(request, *args, **kwargs)
+        bodies.prepare(request._request, files=self.takes_files)
 
     def perform_authentication(self, request):
         # A request without a valid key is anonymous work (a hash, a lookup): counted per

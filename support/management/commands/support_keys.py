@@ -1,7 +1,7 @@
 import uuid
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from ... import keys
 from ...models import ApiKey
@@ -38,7 +38,9 @@ class Command(BaseCommand):
         listing = commands.add_parser("list", help="List keys (prefixes only).")
         listing.add_argument("--all", action="store_true", help="Include revoked keys.")
         revoke = commands.add_parser("revoke", help="Revoke a key.")
-        revoke.add_argument("prefix", help="The prefix `list` shows, or the whole key.")
+        revoke.add_argument(
+            "prefix", help="The prefix as `list` shows it (sk_AbCdEfGh…), or the whole key."
+        )
 
     def handle(self, *args, command: str, **options):
         getattr(self, f"_{command}")(**options)
@@ -46,9 +48,14 @@ class Command(BaseCommand):
     def _create(self, account_id, service, name, import_key, replace, **options):
         with transaction.atomic():
             try:
-                key, secret = keys.create_key(account_id=account_id, name=name, raw=import_key)
+                with transaction.atomic():
+                    key, secret = keys.create_key(account_id=account_id, name=name, raw=import_key)
             except ValueError as err:
                 raise CommandError(str(err)) from None
+            except IntegrityError:  # only a key's hash is unique
+                raise CommandError(
+                    "This key is stored already: `support_keys list` shows it by its prefix."
+                ) from None
             same = ApiKey.objects.filter(kind=key.kind, account_id=key.account_id, name=key.name)
             for old in same.filter(revoked_at=None).exclude(pk=key.pk) if replace else []:
                 keys.revoke(old)
@@ -71,6 +78,8 @@ class Command(BaseCommand):
             )
 
     def _revoke(self, prefix, **options):
+        # As `list` and `create` print it, "sk_AbCdEfGh…", or without the ellipsis.
+        prefix = prefix.strip().removesuffix("…").removesuffix("...")
         active = ApiKey.objects.filter(revoked_at=None)
         if len(prefix) > keys.VISIBLE_CHARS:  # the whole secret was given
             matches = list(active.filter(hashed_key=keys.hash_key(prefix)))
