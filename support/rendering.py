@@ -140,6 +140,13 @@ _IMAGE_WITH_SOURCE = re.compile(r'<img\b(?:[^>"]|"[^"]*+")*?\ssrc="[^"]*?[^"\s]'
 _NOTE = re.compile(r'<p class="markup-cut">[^<]*+</p>')
 
 
+# Markdown and HTML hide text only inside a tag, a comment or a raw-text element (`<`), a
+# character reference (`&`), a link's destination or a reference definition (`[`, `]`), or
+# a code fence's info string (``` or ~~~): a text with none of these shows its letters.
+_PLAINLY_SHOWN = re.compile(r"[^\W_]")
+_MAY_HIDE = re.compile(r"[<&\[\]]|```|~~~")
+
+
 def shows_nothing(text: str) -> bool:
     """Whether `text` (Markdown or HTML), as the desk shows it, shows a reader nothing: no
     character they can see (support.text.is_blank of the text rendered and sanitised,
@@ -148,6 +155,8 @@ def shows_nothing(text: str) -> bool:
     `<img src=x>` do. Renders `text` (kept in the cache for the page that shows it)."""
     if is_blank(text):
         return True
+    if _PLAINLY_SHOWN.search(text) and not _MAY_HIDE.search(text):
+        return False  # a letter or digit, and no syntax that could hide it: no render needed
     html = _NOTE.sub("", render_text(text))
     if _IMAGE_WITH_SOURCE.search(html):
         return False

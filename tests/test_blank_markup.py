@@ -20,6 +20,7 @@ SHOWS_NOTHING = [
     "<div>&nbsp;<span>\u200b</span></div>", '<img src="">', '<a href="https://x.org"></a>',
     "<textarea></textarea>", "| |\n|-|\n| |", "<table><tr><td>&#8203;</td></tr></table>",
     "---", "<!-- a comment -->\n\n<br><br>", "[a]: https://x.org", "&#x1b;&#1;",
+    "```python\n```", "~~~ruby\n~~~",
 ]  # fmt: skip
 BLANK = pytest.mark.parametrize("body", SHOWS_NOTHING)
 # Each shows something.
